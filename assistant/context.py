@@ -1,0 +1,71 @@
+"""Context building: the system prompt, the newest history that fits the budget, the new question."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistant.errors import QuestionTooLong
+from assistant.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
+from storage.history import HistoryStore, Turn
+
+ChatMessage = dict[str, str]
+
+
+def label_user_turn(author_name: str, text: str) -> str:
+    """Return a user turn as the model sees it: prefixed with its author's display name."""
+    return f"{author_name}: {text}"
+
+
+@dataclass(frozen=True)
+class Context:
+    """The messages of one request, and what they are estimated to cost."""
+
+    messages: list[ChatMessage]
+    prompt_tokens: int
+    history_turns: int
+
+
+class ContextBuilder:
+    """Builds the messages sent with each question from a channel's stored history."""
+
+    def __init__(self, history: HistoryStore, *, system_prompt: str, budget_tokens: int) -> None:
+        self._history = history
+        self._system_prompt = system_prompt
+        self._budget_tokens = budget_tokens
+
+    async def build(self, channel_id: int, question: str) -> Context:
+        """Return the context for `question` (already labelled) asked in `channel_id`.
+
+        `CONTEXT_TOKENS` covers the history and the question; the system prompt is the persona
+        and is always sent. A question that alone exceeds the budget is refused, never cut.
+        """
+        question_tokens = estimate_message_tokens(question)
+        if question_tokens > self._budget_tokens:
+            raise QuestionTooLong(question_tokens, self._budget_tokens)
+        turns = await self._history.newest(channel_id, budget_tokens=self._budget_tokens - question_tokens)
+        turns = drop_orphaned_answer(turns)
+        messages: list[ChatMessage] = [{"role": "system", "content": self._system_prompt}]
+        messages.extend({"role": turn.role, "content": render_turn(turn)} for turn in turns)
+        messages.append({"role": "user", "content": question})
+        prompt_tokens = (
+            estimate_message_tokens(self._system_prompt)
+            + sum(turn.tokens for turn in turns)
+            + question_tokens
+            + REPLY_PRIMING_TOKENS
+        )
+        return Context(messages=messages, prompt_tokens=prompt_tokens, history_turns=len(turns))
+
+
+def render_turn(turn: Turn) -> str:
+    """Return a stored turn's content as the model sees it."""
+    if turn.role == "user":
+        return label_user_turn(turn.author_name, turn.content)
+    return turn.content
+
+
+def drop_orphaned_answer(turns: list[Turn]) -> list[Turn]:
+    """Drop a leading answer whose question fell outside the window: it reads as a non sequitur."""
+    start = 0
+    while start < len(turns) and turns[start].role == "assistant":
+        start += 1
+    return turns[start:]

@@ -1,0 +1,68 @@
+"""Conversation lanes: one conversation's questions run one at a time, in arrival order.
+
+A lane is keyed by conversation (a member in a channel, or a whole bot thread). Different lanes
+run concurrently. A place in a lane is taken synchronously by :meth:`Lanes.join`, so arrival
+order is the order in which events were handled, whatever the handlers await before their turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Hashable
+from types import TracebackType
+
+
+class Lanes:
+    """Orders work per conversation key."""
+
+    def __init__(self) -> None:
+        self._lanes: dict[Hashable, deque[asyncio.Future[None]]] = {}
+
+    def join(self, key: Hashable) -> Turnstile:
+        """Take the next place in the lane for `key`; enter the result with `async with`."""
+        lane = self._lanes.setdefault(key, deque())
+        place: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not lane:
+            place.set_result(None)
+        lane.append(place)
+        return Turnstile(self, key, place)
+
+    def waiting(self, key: Hashable) -> int:
+        """Return how many places (running included) the lane for `key` holds."""
+        return len(self._lanes.get(key, ()))
+
+    def __len__(self) -> int:
+        return len(self._lanes)
+
+    def _leave(self, key: Hashable, place: asyncio.Future[None]) -> None:
+        lane = self._lanes.get(key)
+        if lane is None:
+            return
+        was_first = bool(lane) and lane[0] is place
+        lane.remove(place)
+        if not lane:
+            del self._lanes[key]
+        elif was_first and not lane[0].done():
+            lane[0].set_result(None)
+
+
+class Turnstile:
+    """A place in a lane: `async with` waits for its turn and gives the turn on when done."""
+
+    def __init__(self, lanes: Lanes, key: Hashable, place: asyncio.Future[None]) -> None:
+        self._lanes = lanes
+        self._key = key
+        self._place = place
+
+    async def __aenter__(self) -> None:
+        try:
+            await asyncio.shield(self._place)
+        except asyncio.CancelledError:
+            self._lanes._leave(self._key, self._place)
+            raise
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._lanes._leave(self._key, self._place)

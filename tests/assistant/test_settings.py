@@ -1,0 +1,89 @@
+"""Settings: defaults, parsing, one clear line per bad value, secrets never shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.settings import DEFAULT_BASE_URL, Settings, SettingsError, parse_database_url
+
+REQUIRED = {"DISCORD_TOKEN": "discord-token-value", "EVOLINK_API_KEY": "sk-secret-value"}
+
+
+def test_defaults_follow_the_product_contract() -> None:
+    settings = Settings.from_env(REQUIRED)
+    assert settings.evolink_base_url == DEFAULT_BASE_URL == "https://api.evolink.ai/v1"
+    assert settings.evolink_model == "gpt-5.2"
+    assert settings.database_path == Path("data/bot.db")
+    assert settings.context_tokens == 16000
+    assert (settings.guild_daily_tokens, settings.user_daily_tokens) == (200000, 50000)
+    assert settings.stream is True
+    assert settings.dev_guild_id is None
+    assert settings.log_level == "INFO"
+    assert "Discord markdown" in settings.system_prompt
+
+
+def test_values_are_parsed() -> None:
+    env = REQUIRED | {
+        "EVOLINK_BASE_URL": "http://localhost:8080/v1/",
+        "DATABASE_URL": "sqlite:////var/lib/bot/bot.db",
+        "CONTEXT_TOKENS": "32000",
+        "GUILD_DAILY_TOKENS": "0",
+        "STREAM": "false",
+        "DEV_GUILD_ID": "123456789012345678",
+        "LOG_LEVEL": "debug",
+    }
+    settings = Settings.from_env(env)
+    assert settings.evolink_base_url == "http://localhost:8080/v1"
+    assert settings.database_path == Path("/var/lib/bot/bot.db")
+    assert settings.context_tokens == 32000
+    assert settings.guild_daily_tokens == 0
+    assert settings.stream is False
+    assert settings.dev_guild_id == 123456789012345678
+    assert settings.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize("missing", ["DISCORD_TOKEN", "EVOLINK_API_KEY"])
+def test_a_missing_required_setting_is_named(missing: str) -> None:
+    env = {name: value for name, value in REQUIRED.items() if name != missing}
+    with pytest.raises(SettingsError, match=f"^{missing} is not set"):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CONTEXT_TOKENS", "lots"),
+        ("CONTEXT_TOKENS", "10"),
+        ("GUILD_DAILY_TOKENS", "-1"),
+        ("USER_DAILY_TOKENS", "1.5"),
+        ("STREAM", "maybe"),
+        ("DEV_GUILD_ID", "my-server"),
+        ("LOG_LEVEL", "LOUD"),
+        ("EVOLINK_BASE_URL", "api.evolink.ai"),
+        ("DATABASE_URL", "postgres://db/bot"),
+        ("REQUEST_TIMEOUT_SECONDS", "0"),
+    ],
+)
+def test_a_malformed_setting_is_named_in_one_line(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(REQUIRED | {name: value})
+    message = str(caught.value)
+    assert message.startswith(f"{name} is malformed")
+    assert "\n" not in message
+
+
+def test_secrets_never_show_in_repr_or_format() -> None:
+    settings = Settings.from_env(REQUIRED)
+    shown = f"{settings!r} {settings} {settings.discord_token} {settings.evolink_api_key!r}"
+    assert "discord-token-value" not in shown
+    assert "sk-secret-value" not in shown
+    assert settings.evolink_api_key.reveal() == "sk-secret-value"
+
+
+def test_database_url_forms() -> None:
+    assert parse_database_url("sqlite:///data/bot.db") == Path("data/bot.db")
+    assert parse_database_url("sqlite:////tmp/x.db") == Path("/tmp/x.db")
+    with pytest.raises(ValueError):
+        parse_database_url("sqlite:///")
