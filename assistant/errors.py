@@ -60,8 +60,7 @@ _OUT_OF_CREDIT_MESSAGES = {
         "Retrying won't help until a bot admin tops it up."
     ),
     "key": (
-        "This bot's API key has reached its spending limit. "
-        "Retrying won't help until a bot admin raises it."
+        "This bot's API key has reached its spending limit. Retrying won't help until a bot admin raises it."
     ),
     "key_daily": (
         "This bot's API key has used its daily allowance at the AI service. "
@@ -85,7 +84,9 @@ class ServiceUnavailable(CompletionError):
     """5xx: the service or its upstream is failing."""
 
     retryable = True
-    user_message = "The AI service is having trouble right now (a server error). Please try again in a few minutes."
+    user_message = (
+        "The AI service is having trouble right now (a server error). Please try again in a few minutes."
+    )
 
     def __init__(self, detail: str = "", *, status: int = 500) -> None:
         super().__init__(detail)
@@ -119,7 +120,9 @@ class ContentFiltered(CompletionError):
 class RequestTimedOut(CompletionError):
     """No answer within the client's timeouts. Not retried: the request may have been billed."""
 
-    user_message = "The AI service took too long to answer. Please try again, perhaps with a shorter question."
+    user_message = (
+        "The AI service took too long to answer. Please try again, perhaps with a shorter question."
+    )
 
 
 class ConnectionFailed(CompletionError):

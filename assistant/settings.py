@@ -102,7 +102,9 @@ class _Reader:
     def required(self, name: str, what: str) -> str:
         value = self._env.get(name, "").strip()
         if not value:
-            raise SettingsError(f"{name} is not set: put {what} in .env or the environment (see .env.example).")
+            raise SettingsError(
+                f"{name} is not set: put {what} in .env or the environment (see .env.example)."
+            )
         return value
 
     def get(self, name: str, default: str, parse: Callable[[str], T]) -> T:
@@ -180,7 +182,9 @@ def _optional_snowflake(value: str) -> int | None:
     if not value:
         return None
     if not value.isdigit() or len(value) > 20 or int(value) == 0:
-        raise ValueError(f"expected a server id (a 17–20 digit number; right-click the server, Copy ID), got {value!r}")
+        raise ValueError(
+            f"expected a server id (a 17–20 digit number; right-click the server, Copy ID), got {value!r}"
+        )
     return int(value)
 
 

@@ -26,7 +26,9 @@ async def remember(history: HistoryStore, author: str, question: str, answer: st
         Exchange(
             guild_id=1,
             channel_id=5,
-            question=Turn("user", question, estimate_message_tokens(label_user_turn(author, question)), author),
+            question=Turn(
+                "user", question, estimate_message_tokens(label_user_turn(author, question)), author
+            ),
             answer=Turn("assistant", answer, estimate_message_tokens(answer)),
         )
     )

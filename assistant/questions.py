@@ -1,0 +1,52 @@
+"""Turning a Discord message into question text: the bot's mention removed, other mentions named."""
+
+from __future__ import annotations
+
+import re
+
+import discord
+
+_USER_MENTION = re.compile(r"<@!?(\d+)>")
+_ROLE_MENTION = re.compile(r"<@&(\d+)>")
+_CHANNEL_MENTION = re.compile(r"<#(\d+)>")
+
+
+def question_text(message: discord.Message, bot_id: int) -> str:
+    """Return what the member asked, without the bot's mention, other mentions as readable names."""
+    members = {user.id: user.display_name for user in message.mentions}
+    roles = {role.id: role for role in message.role_mentions}
+
+    def user(match: re.Match[str]) -> str:
+        user_id = int(match.group(1))
+        if user_id == bot_id:
+            return ""
+        return f"@{members.get(user_id, 'someone')}"
+
+    def role(match: re.Match[str]) -> str:
+        found = roles.get(int(match.group(1)))
+        if found is None:
+            return "@role"
+        # Mentioning the bot's own role is a common way of mentioning the bot.
+        return (
+            "" if found.is_bot_managed() and found.tags and found.tags.bot_id == bot_id else f"@{found.name}"
+        )
+
+    def channel(match: re.Match[str]) -> str:
+        found = message.guild.get_channel_or_thread(int(match.group(1))) if message.guild else None
+        return f"#{found.name}" if found is not None else "#channel"
+
+    text = _USER_MENTION.sub(user, message.content)
+    text = _ROLE_MENTION.sub(role, text)
+    text = _CHANNEL_MENTION.sub(channel, text)
+    return text.strip()
+
+
+def addresses_bot(message: discord.Message, bot_user: discord.abc.User) -> bool:
+    """Return whether `message` mentions the bot (not via @everyone) or replies to one of its messages."""
+    if any(user.id == bot_user.id for user in message.mentions):
+        return True
+    if any(role.tags is not None and role.tags.bot_id == bot_user.id for role in message.role_mentions):
+        return True
+    reference = message.reference
+    resolved = reference.resolved if reference is not None else None
+    return isinstance(resolved, discord.Message) and resolved.author.id == bot_user.id

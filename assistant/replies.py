@@ -1,0 +1,112 @@
+"""Where answers go: a member's message, an interaction's followups, or a channel such as a thread.
+
+Each target sends one part at a time with no mentions parsed, and shows that the bot is working
+while the model thinks. The answering service only sees the :class:`ReplyTarget` protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+import discord
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+# Discord shows "typing…" for 10 s after each trigger; refresh a little before it lapses.
+TYPING_REFRESH_SECONDS = 8.0
+
+
+class ReplyTarget(Protocol):
+    """Somewhere an answer can be posted."""
+
+    async def send(self, content: str) -> discord.abc.Snowflake:
+        """Post one message (at most 2,000 characters) and return it."""
+        ...
+
+    def working(self) -> AbstractAsyncContextManager[None]:
+        """Show that an answer is on its way for as long as the context is open."""
+        ...
+
+
+class MessageReply:
+    """Answers a member's message: the first part replies to it, the rest follow in the channel."""
+
+    def __init__(self, message: discord.Message) -> None:
+        self._message = message
+        self._sent = 0
+
+    async def send(self, content: str) -> discord.Message:
+        """Post the next part."""
+        self._sent += 1
+        if self._sent == 1:
+            # If the member deleted their message meanwhile, still answer, just not as a reply.
+            reference = self._message.to_reference(fail_if_not_exists=False)
+            return await self._message.channel.send(
+                content, reference=reference, allowed_mentions=NO_MENTIONS
+            )
+        return await self._message.channel.send(content, allowed_mentions=NO_MENTIONS)
+
+    def working(self) -> AbstractAsyncContextManager[None]:
+        """Show the typing indicator."""
+        return typing_indicator(self._message.channel)
+
+
+class ChannelReply:
+    """Posts into a channel or thread without replying to anything."""
+
+    def __init__(self, channel: discord.abc.Messageable) -> None:
+        self._channel = channel
+
+    async def send(self, content: str) -> discord.Message:
+        """Post the next part."""
+        return await self._channel.send(content, allowed_mentions=NO_MENTIONS)
+
+    def working(self) -> AbstractAsyncContextManager[None]:
+        """Show the typing indicator."""
+        return typing_indicator(self._channel)
+
+
+class InteractionReply:
+    """Answers a deferred slash command with followups (the first replaces "is thinking…")."""
+
+    def __init__(self, interaction: discord.Interaction, *, ephemeral: bool) -> None:
+        self._interaction = interaction
+        self._ephemeral = ephemeral
+
+    async def send(self, content: str) -> discord.WebhookMessage:
+        """Post the next part."""
+        return await self._interaction.followup.send(
+            content, ephemeral=self._ephemeral, allowed_mentions=NO_MENTIONS, wait=True
+        )
+
+    def working(self) -> AbstractAsyncContextManager[None]:
+        """Nothing to do: the deferred response already shows "is thinking…"."""
+        return contextlib.nullcontext()
+
+
+@contextlib.asynccontextmanager
+async def typing_indicator(channel: discord.abc.Messageable) -> AsyncIterator[None]:
+    """Keep "typing…" showing in `channel`; a failure to show it never fails the answer."""
+    task = asyncio.create_task(_keep_typing(channel))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _keep_typing(channel: discord.abc.Messageable) -> None:
+    while True:
+        try:
+            await channel.typing()
+        except discord.HTTPException as exc:
+            log.debug("Could not show typing in channel: %s", exc)
+            return
+        await asyncio.sleep(TYPING_REFRESH_SECONDS)
