@@ -18,10 +18,13 @@ class Lanes:
 
     def __init__(self) -> None:
         self._lanes: dict[Hashable, deque[asyncio.Future[None]]] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def join(self, key: Hashable) -> Turnstile:
         """Take the next place in the lane for `key`; enter the result with `async with`."""
         lane = self._lanes.setdefault(key, deque())
+        self._idle.clear()
         place: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if not lane:
             place.set_result(None)
@@ -31,6 +34,10 @@ class Lanes:
     def waiting(self, key: Hashable) -> int:
         """Return how many places (running included) the lane for `key` holds."""
         return len(self._lanes.get(key, ()))
+
+    async def wait_idle(self) -> None:
+        """Wait until no conversation has a question running or waiting."""
+        await self._idle.wait()
 
     def __len__(self) -> int:
         return len(self._lanes)
@@ -43,6 +50,8 @@ class Lanes:
         lane.remove(place)
         if not lane:
             del self._lanes[key]
+            if not self._lanes:
+                self._idle.set()
         elif was_first and not lane[0].done():
             lane[0].set_result(None)
 

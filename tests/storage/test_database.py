@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from storage.database import Database, pending_migrations
@@ -44,7 +43,8 @@ async def test_a_failed_unit_of_work_leaves_nothing_behind(tmp_path: Path) -> No
         with pytest.raises(RuntimeError):
             async with database.transaction() as db:
                 await db.execute(
-                    "INSERT INTO history (channel_id, role, content, tokens, created_at) VALUES (1, 'user', 'x', 1, 0)"
+                    "INSERT INTO history (channel_id, role, content, tokens, created_at)"
+                    " VALUES (1, 'user', 'x', 1, 0)"
                 )
                 raise RuntimeError("boom")
         async with database.reading() as db:
@@ -59,7 +59,8 @@ async def test_the_newest_turns_query_uses_the_channel_index(tmp_path: Path) -> 
     try:
         async with database.reading() as db:
             cursor = await db.execute(
-                "EXPLAIN QUERY PLAN SELECT id FROM history WHERE channel_id = ? AND id < ? ORDER BY id DESC LIMIT 64",
+                "EXPLAIN QUERY PLAN SELECT id FROM history"
+                " WHERE channel_id = ? AND id < ? ORDER BY id DESC LIMIT 64",
                 (1, 10),
             )
             plan = " ".join(str(row[3]) for row in await cursor.fetchall())
@@ -67,5 +68,3 @@ async def test_the_newest_turns_query_uses_the_channel_index(tmp_path: Path) -> 
         assert "TEMP B-TREE" not in plan  # no sort: the index already gives the order
     finally:
         await database.close()
-
-

@@ -53,9 +53,7 @@ async def test_a_budget_spanning_several_pages_reads_them_all(history: HistorySt
 async def test_a_turn_that_does_not_fit_stops_the_walk(history: HistoryStore) -> None:
     await history.append_exchange(exchange(1, 0, tokens=5))
     await history.append_exchange(exchange(1, 1, tokens=50))
-    assert await history.newest(1, budget_tokens=60) == [
-        Turn(role="assistant", content="a1", tokens=50)
-    ]
+    assert await history.newest(1, budget_tokens=60) == [Turn(role="assistant", content="a1", tokens=50)]
 
 
 async def test_forget_deletes_only_that_channel_and_counts(history: HistoryStore) -> None:

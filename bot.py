@@ -1,0 +1,171 @@
+"""Entry point: `python bot.py` runs the assistant with the settings from the environment / `.env`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+
+import aiohttp
+import discord
+import yarl
+from discord.ext import commands
+from dotenv import load_dotenv
+
+from assistant.answering import Answerer
+from assistant.completions import CompletionsClient, Timeouts
+from assistant.context import ContextBuilder
+from assistant.reporting import AssistantTree
+from assistant.settings import Settings, SettingsError
+from storage.database import Database
+from storage.history import HistoryStore
+
+log = logging.getLogger("bot")
+
+EXTENSIONS = ("cogs.mentions", "cogs.ask")
+EXIT_BAD_SETTINGS = 2
+
+
+class AssistantBot(commands.Bot):
+    """The assistant: owns the HTTP session, the database and the services the cogs call."""
+
+    session: aiohttp.ClientSession
+    database: Database
+    history: HistoryStore
+    answerer: Answerer
+
+    def __init__(self, settings: Settings, *, guild_ready_timeout: float = 2.0) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=intents,
+            tree_cls=AssistantTree,
+            # Nothing the model writes may ping anyone: every send and edit inherits this.
+            allowed_mentions=discord.AllowedMentions.none(),
+            guild_ready_timeout=guild_ready_timeout,
+        )
+        self.settings = settings
+        self._closing: asyncio.Future[None] | None = None
+
+    @property
+    def user_id(self) -> int:
+        """Return the bot's user id (known once logged in)."""
+        assert self.user is not None
+        return self.user.id
+
+    async def setup_hook(self) -> None:
+        """Open every long-lived resource, load the cogs and sync the slash commands."""
+        settings = self.settings
+        self.session = aiohttp.ClientSession()
+        self.database = await Database.open(settings.database_path)
+        self.history = HistoryStore(self.database)
+        completions = CompletionsClient(
+            self.session,
+            base_url=settings.evolink_base_url,
+            api_key=settings.evolink_api_key.reveal(),
+            model=settings.evolink_model,
+            timeouts=Timeouts(read_seconds=settings.request_timeout_seconds),
+        )
+        context = ContextBuilder(
+            self.history, system_prompt=settings.system_prompt, budget_tokens=settings.context_tokens
+        )
+        self.answerer = Answerer(completions=completions, history=self.history, context=context)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        """Register the slash commands: with one server at once when DEV_GUILD_ID is set, else globally."""
+        if self.settings.dev_guild_id is not None:
+            guild = discord.Object(id=self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("Synced %d slash commands to server %s", len(synced), guild.id)
+        else:
+            synced = await self.tree.sync()
+            log.info("Synced %d slash commands globally (they can take a while to appear)", len(synced))
+
+    async def on_message(self, message: discord.Message) -> None:
+        """Do nothing here: the bot has no text commands; the cogs listen for what they answer."""
+
+    async def on_ready(self) -> None:
+        """Log who we are and where."""
+        log.info("Ready as %s in %d servers", self.user, len(self.guilds))
+
+    async def close(self) -> None:
+        """Disconnect from Discord, then close the HTTP session and the database, once."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close_everything())
+        # Shielded: a caller cancelled mid-close must not leave the database half-closed.
+        await asyncio.shield(self._closing)
+
+    async def _close_everything(self) -> None:
+        await super().close()
+        if hasattr(self, "session"):
+            await self.session.close()
+        if hasattr(self, "database"):
+            await self.database.close()
+
+
+def point_discord_py_at(settings: Settings) -> None:
+    """Use another Discord-compatible endpoint when configured (self-hosted gateways, tests)."""
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+def configure_logging(level: str) -> None:
+    """Log to stdout, once, for every module."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    logging.getLogger("discord.gateway").setLevel(max(logging.getLevelName(level), logging.INFO))
+
+
+async def run(settings: Settings) -> None:
+    """Run the bot until Discord disconnects for good or SIGTERM/SIGINT asks it to stop."""
+    bot = AssistantBot(settings)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await bot.start(settings.discord_token.reveal())
+    finally:
+        # discord.py's own __aexit__ skips close() once Discord is closed; ours must still run to the end.
+        await bot.close()
+    log.info("Stopped cleanly")
+
+
+def main() -> int:
+    """Load the settings, then run the bot; a bad setting is one line and exit status 2."""
+    load_dotenv()
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    configure_logging(settings.log_level)
+    point_discord_py_at(settings)
+    try:
+        asyncio.run(run(settings))
+    except discord.LoginFailure:
+        log.error("Discord rejected DISCORD_TOKEN: copy the token again from the Developer Portal (Bot tab).")
+        return 1
+    except discord.PrivilegedIntentsRequired:
+        log.error(
+            "The Message Content intent is not enabled: turn on 'Message Content Intent' in the "
+            "Developer Portal (your application → Bot → Privileged Gateway Intents)."
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

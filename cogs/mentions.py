@@ -1,0 +1,70 @@
+"""Mentions: answer a member who @mentions the bot, or replies to one of its messages."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+
+from assistant.answering import Question
+from assistant.questions import addresses_bot, question_text
+from assistant.replies import NO_MENTIONS, MessageReply
+from assistant.reporting import report_failure
+
+if TYPE_CHECKING:
+    from bot import AssistantBot
+
+log = logging.getLogger(__name__)
+
+EMPTY_MENTION_HINT = "Ask me something after the mention, e.g. `@me how do I center a div?` (or use `/ask`)."
+DIRECT_MESSAGE_HINT = "I answer in servers only: mention me in a channel, or use `/ask` there."
+
+
+class Mentions(commands.Cog):
+    """Answer @mentions and replies to the bot in server channels."""
+
+    def __init__(self, bot: AssistantBot) -> None:
+        self.bot = bot
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """Answer the message if it is addressed to the bot."""
+        if not self.should_answer(message):
+            return
+        try:
+            if message.guild is None:
+                await message.channel.send(DIRECT_MESSAGE_HINT, allowed_mentions=NO_MENTIONS)
+                return
+            text = question_text(message, self.bot.user_id)
+            if not text:
+                await message.reply(EMPTY_MENTION_HINT, allowed_mentions=NO_MENTIONS)
+                return
+            await self.bot.answerer.answer(self.question_for(message, text), MessageReply(message))
+        except Exception as exc:
+            await report_failure(message, exc)
+
+    def should_answer(self, message: discord.Message) -> bool:
+        """Return whether the message is a person addressing the bot."""
+        if message.author.bot or message.author.id == self.bot.user_id:
+            return False
+        if message.guild is None:
+            return True
+        return addresses_bot(message, message.guild.me)
+
+    def question_for(self, message: discord.Message, text: str) -> Question:
+        """Return the question a message asks."""
+        return Question(
+            guild_id=message.guild.id if message.guild else None,
+            channel_id=message.channel.id,
+            author_id=message.author.id,
+            author_name=message.author.display_name,
+            text=text,
+            message_id=message.id,
+        )
+
+
+async def setup(bot: AssistantBot) -> None:
+    """Load the cog."""
+    await bot.add_cog(Mentions(bot))

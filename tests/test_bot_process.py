@@ -1,0 +1,88 @@
+"""`python bot.py` as a process: a bad setting is one line; against the fakes it answers and stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import API_KEY
+from tests.fakes.completions import FakeCompletions, Reply
+from tests.fakes.discord import FakeDiscord
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bot_env(tmp_path: Path, **values: str) -> dict[str, str]:
+    """A clean environment for the bot process: nothing inherited that could configure it."""
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONUNBUFFERED": "1", "HOME": str(tmp_path)}
+    env.update(values)
+    return env
+
+
+async def run_bot(tmp_path: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "bot.py"), cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("missing", ["DISCORD_TOKEN", "EVOLINK_API_KEY"])
+async def test_a_missing_setting_stops_start_up_with_one_line(tmp_path: Path, missing: str) -> None:
+    env = bot_env(tmp_path, DISCORD_TOKEN="x", EVOLINK_API_KEY="y")
+    del env[missing]
+    process = await run_bot(tmp_path, env)
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 2
+    lines = stderr.decode().strip().splitlines()
+    assert len(lines) == 1, stderr.decode()
+    assert missing in lines[0] and "Traceback" not in lines[0]
+
+
+async def test_the_process_answers_a_mention_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
+    discord_fake = FakeDiscord()
+    model = FakeCompletions(api_key=API_KEY)
+    await discord_fake.start()
+    await model.start()
+    guild = discord_fake.add_guild("Process Server")
+    channel = discord_fake.add_text_channel(guild, "general")
+    alice = discord_fake.add_member(guild, "alice")
+    env = bot_env(
+        tmp_path,
+        DISCORD_TOKEN=discord_fake.token,
+        EVOLINK_API_KEY=API_KEY,
+        EVOLINK_BASE_URL=model.base_url,
+        DATABASE_URL="sqlite:///state/bot.db",
+        DISCORD_API_BASE=discord_fake.api_base,
+        DISCORD_GATEWAY_URL=discord_fake.gateway_url,
+        DEV_GUILD_ID=str(guild.id),
+        STREAM="false",
+    )
+    process = await run_bot(tmp_path, env)
+    try:
+        await asyncio.wait_for(discord_fake.identified.wait(), timeout=30)
+        model.enqueue(Reply(text="Hello from a process."))
+        # The bot has parsed READY and GUILD_CREATE once it answers a heartbeat sent after them.
+        await discord_fake.caught_up(timeout=30)
+        asked = await discord_fake.user_says(channel, alice, f"<@{discord_fake.bot_user.id}> hi")
+        await discord_fake.wait_for(lambda: len(discord_fake.bot_messages(channel)) == 1, timeout=30)
+        [answer] = discord_fake.bot_messages(channel)
+        assert answer["content"] == "Hello from a process."
+        assert answer["message_reference"]["message_id"] == asked["id"]
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+        assert process.returncode == 0, stderr.decode()[-2000:]
+        log = stdout.decode() + stderr.decode()
+        assert "Traceback" not in log
+        assert API_KEY not in log and discord_fake.token not in log
+        assert (tmp_path / "state" / "bot.db").exists()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await model.close()
+        await discord_fake.close()
