@@ -8,6 +8,8 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import aiohttp
 import discord
@@ -16,7 +18,7 @@ from discord.ext import commands
 from dotenv import load_dotenv
 
 from assistant.answering import Answerer
-from assistant.completions import CompletionsClient, Timeouts
+from assistant.completions import DEFAULT_RETRY, CompletionsClient, RetryPolicy, Timeouts
 from assistant.context import ContextBuilder
 from assistant.reporting import AssistantTree
 from assistant.settings import Settings, SettingsError
@@ -29,6 +31,11 @@ EXTENSIONS = ("cogs.mentions", "cogs.ask")
 EXIT_BAD_SETTINGS = 2
 
 
+def utc_now() -> datetime:
+    """Return the current time in UTC (the bot's clock, replaceable in tests)."""
+    return datetime.now(UTC)
+
+
 class AssistantBot(commands.Bot):
     """The assistant: owns the HTTP session, the database and the services the cogs call."""
 
@@ -37,7 +44,14 @@ class AssistantBot(commands.Bot):
     history: HistoryStore
     answerer: Answerer
 
-    def __init__(self, settings: Settings, *, guild_ready_timeout: float = 2.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        guild_ready_timeout: float = 2.0,
+        clock: Callable[[], datetime] = utc_now,
+        retry: RetryPolicy = DEFAULT_RETRY,
+    ) -> None:
         intents = discord.Intents.default()
         intents.message_content = True
         super().__init__(
@@ -50,6 +64,8 @@ class AssistantBot(commands.Bot):
             guild_ready_timeout=guild_ready_timeout,
         )
         self.settings = settings
+        self.clock = clock
+        self._retry = retry
         self._closing: asyncio.Future[None] | None = None
 
     @property
@@ -70,6 +86,7 @@ class AssistantBot(commands.Bot):
             api_key=settings.evolink_api_key.reveal(),
             model=settings.evolink_model,
             timeouts=Timeouts(read_seconds=settings.request_timeout_seconds),
+            retry=self._retry,
         )
         context = ContextBuilder(
             self.history, system_prompt=settings.system_prompt, budget_tokens=settings.context_tokens

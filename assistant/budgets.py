@@ -1,0 +1,53 @@
+"""The budget gate the answering service passes before every model call.
+
+:class:`Unlimited` lets everything through; the quota service (per-server and per-member daily
+token budgets) implements the same protocol. A request *reserves* its estimate before the call,
+then *settles* with the real usage, or *releases* the reservation when the call fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from assistant.completions import Usage
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Tokens held for one request while it is in flight."""
+
+    guild_id: int | None
+    user_id: int
+    tokens: int
+    id: int = 0
+
+
+class BudgetGate(Protocol):
+    """Checks and records what each request costs."""
+
+    async def reserve(self, guild_id: int | None, user_id: int, estimate_tokens: int) -> Reservation:
+        """Hold `estimate_tokens` for a request, or raise BudgetExhausted if a budget cannot cover it."""
+        ...
+
+    async def settle(self, reservation: Reservation, usage: Usage) -> None:
+        """Replace the reservation with the request's real usage."""
+        ...
+
+    async def release(self, reservation: Reservation) -> None:
+        """Drop the reservation of a request that failed."""
+        ...
+
+
+class Unlimited:
+    """A gate with no budgets: every request passes and nothing is recorded."""
+
+    async def reserve(self, guild_id: int | None, user_id: int, estimate_tokens: int) -> Reservation:
+        """Let the request through."""
+        return Reservation(guild_id=guild_id, user_id=user_id, tokens=estimate_tokens)
+
+    async def settle(self, reservation: Reservation, usage: Usage) -> None:
+        """Record nothing."""
+
+    async def release(self, reservation: Reservation) -> None:
+        """Record nothing."""
