@@ -24,10 +24,11 @@ from assistant.reporting import AssistantTree
 from assistant.settings import Settings, SettingsError
 from storage.database import Database
 from storage.history import HistoryStore
+from storage.threads import ThreadStore
 
 log = logging.getLogger("bot")
 
-EXTENSIONS = ("cogs.mentions", "cogs.ask")
+EXTENSIONS = ("cogs.mentions", "cogs.ask", "cogs.chat", "cogs.reset")
 EXIT_BAD_SETTINGS = 2
 
 
@@ -42,6 +43,7 @@ class AssistantBot(commands.Bot):
     session: aiohttp.ClientSession
     database: Database
     history: HistoryStore
+    threads: ThreadStore
     answerer: Answerer
 
     def __init__(
@@ -51,9 +53,11 @@ class AssistantBot(commands.Bot):
         guild_ready_timeout: float = 2.0,
         clock: Callable[[], datetime] = utc_now,
         retry: RetryPolicy = DEFAULT_RETRY,
+        message_content: bool = True,
     ) -> None:
         intents = discord.Intents.default()
-        intents.message_content = True
+        # Without it, thread follow-ups arrive empty; mentions and slash commands still work.
+        intents.message_content = message_content
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
@@ -80,6 +84,8 @@ class AssistantBot(commands.Bot):
         self.session = aiohttp.ClientSession()
         self.database = await Database.open(settings.database_path)
         self.history = HistoryStore(self.database)
+        self.threads = ThreadStore(self.database)
+        log.info("%d conversation threads on record", await self.threads.load())
         completions = CompletionsClient(
             self.session,
             base_url=settings.evolink_base_url,
@@ -146,14 +152,26 @@ def configure_logging(level: str) -> None:
 
 
 async def run(settings: Settings) -> None:
-    """Run the bot until Discord disconnects for good or SIGTERM/SIGINT asks it to stop."""
-    bot = AssistantBot(settings)
+    """Run the bot; if the portal has the Message Content intent off, run on without it."""
+    try:
+        await serve(AssistantBot(settings))
+    except discord.PrivilegedIntentsRequired:
+        log.warning(
+            "The Message Content intent is off in the Developer Portal, so the bot runs without it: "
+            "mentions and slash commands work, but /chat thread follow-ups need a mention. To fix it, "
+            "turn on 'Message Content Intent' (your application → Bot → Privileged Gateway Intents)."
+        )
+        await serve(AssistantBot(settings, message_content=False))
+
+
+async def serve(bot: AssistantBot) -> None:
+    """Run `bot` until Discord disconnects for good or SIGTERM/SIGINT asks it to stop."""
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
     try:
         with contextlib.suppress(asyncio.CancelledError):
-            await bot.start(settings.discord_token.reveal())
+            await bot.start(bot.settings.discord_token.reveal())
     finally:
         # discord.py's own __aexit__ skips close() once Discord is closed; ours must still run to the end.
         await bot.close()
@@ -174,12 +192,6 @@ def main() -> int:
         asyncio.run(run(settings))
     except discord.LoginFailure:
         log.error("Discord rejected DISCORD_TOKEN: copy the token again from the Developer Portal (Bot tab).")
-        return 1
-    except discord.PrivilegedIntentsRequired:
-        log.error(
-            "The Message Content intent is not enabled: turn on 'Message Content Intent' in the "
-            "Developer Portal (your application → Bot → Privileged Gateway Intents)."
-        )
         return 1
     return 0
 

@@ -45,6 +45,15 @@ async def report_failure(message: discord.Message, error: BaseException) -> None
         log.warning("Could not tell the member about the failure in channel %s: %s", message.channel.id, exc)
 
 
+async def report_failure_in(channel: discord.abc.Messageable, error: BaseException) -> None:
+    """Tell a channel (a conversation thread) that answering failed."""
+    text = describe_failure(error)
+    try:
+        await channel.send(text, allowed_mentions=NO_MENTIONS)
+    except discord.HTTPException as exc:
+        log.warning("Could not report a failure in a channel: %s", exc)
+
+
 class AssistantTree(app_commands.CommandTree):
     """A command tree whose errors reach the member as one short, ephemeral line."""
 

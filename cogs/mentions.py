@@ -49,6 +49,10 @@ class Mentions(commands.Cog):
         """Return whether the message is a person addressing the bot."""
         if message.author.bot or message.author.id == self.bot.user_id:
             return False
+        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return False
+        if self.bot.threads.get(message.channel.id) is not None:
+            return False  # a /chat thread: the Chat cog answers every message there, mentions included
         if message.guild is None:
             return True
         return addresses_bot(message, message.guild.me)

@@ -13,7 +13,14 @@ import pytest
 from assistant.settings import Secret, Settings
 from bot import AssistantBot
 from tests.fakes.completions import FakeCompletions
-from tests.fakes.discord import MANAGE_GUILD, FakeChannel, FakeDiscord, FakeGuild, FakeUser
+from tests.fakes.discord import (
+    DEFAULT_MEMBER_PERMISSIONS,
+    MANAGE_GUILD,
+    FakeChannel,
+    FakeDiscord,
+    FakeGuild,
+    FakeUser,
+)
 
 API_KEY = "sk-test-key-never-shown"
 
@@ -33,10 +40,10 @@ class Harness:
     bot: AssistantBot | None = None
     task: asyncio.Task[None] | None = None
 
-    async def start_bot(self, **overrides: Any) -> AssistantBot:
+    async def start_bot(self, *, message_content: bool = True, **overrides: Any) -> AssistantBot:
         """Start the bot (again) against the same fakes and database, and wait until it is ready."""
         settings = dataclasses.replace(self.settings, **overrides)
-        bot = AssistantBot(settings, guild_ready_timeout=0.05)
+        bot = AssistantBot(settings, guild_ready_timeout=0.05, message_content=message_content)
         self.bot, self.task = bot, asyncio.create_task(bot.start(settings.discord_token.reveal()))
         ready = asyncio.create_task(bot.wait_until_ready())
         done, _ = await asyncio.wait({ready, self.task}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
@@ -111,7 +118,7 @@ async def harness(fakes: tuple[FakeDiscord, FakeCompletions], tmp_path: Path) ->
         channel=channel,
         alice=discord_fake.add_member(guild, "alice"),
         bob=discord_fake.add_member(guild, "bob"),
-        admin=discord_fake.add_member(guild, "admin", permissions=MANAGE_GUILD | (1 << 10) | (1 << 11)),
+        admin=discord_fake.add_member(guild, "admin", permissions=DEFAULT_MEMBER_PERMISSIONS | MANAGE_GUILD),
     )
     await h.start_bot()
     yield h

@@ -43,8 +43,11 @@ async def test_a_missing_setting_stops_start_up_with_one_line(tmp_path: Path, mi
     assert missing in lines[0] and "Traceback" not in lines[0]
 
 
-async def test_the_process_answers_a_mention_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
-    discord_fake = FakeDiscord()
+@pytest.mark.parametrize("portal_intent", [True, False], ids=["intent-on", "intent-off-in-portal"])
+async def test_the_process_answers_a_mention_and_exits_cleanly_on_sigterm(
+    tmp_path: Path, portal_intent: bool
+) -> None:
+    discord_fake = FakeDiscord(message_content_enabled=portal_intent)
     model = FakeCompletions(api_key=API_KEY)
     await discord_fake.start()
     await model.start()
@@ -57,14 +60,17 @@ async def test_the_process_answers_a_mention_and_exits_cleanly_on_sigterm(tmp_pa
         EVOLINK_API_KEY=API_KEY,
         EVOLINK_BASE_URL=model.base_url,
         DATABASE_URL="sqlite:///state/bot.db",
-        DISCORD_API_BASE=discord_fake.api_base,
-        DISCORD_GATEWAY_URL=discord_fake.gateway_url,
         DEV_GUILD_ID=str(guild.id),
         STREAM="false",
+        **discord_fake.env(),
     )
     process = await run_bot(tmp_path, env)
     try:
-        await asyncio.wait_for(discord_fake.identified.wait(), timeout=30)
+        # With the intent off in the portal, the first IDENTIFY is refused (4014) and the bot
+        # identifies again without it.
+        await discord_fake.wait_for(
+            lambda: len(discord_fake.identify_payloads) == (1 if portal_intent else 2), 30
+        )
         model.enqueue(Reply(text="Hello from a process."))
         # The bot has parsed READY and GUILD_CREATE once it answers a heartbeat sent after them.
         await discord_fake.caught_up(timeout=30)
@@ -79,6 +85,7 @@ async def test_the_process_answers_a_mention_and_exits_cleanly_on_sigterm(tmp_pa
         log = stdout.decode() + stderr.decode()
         assert "Traceback" not in log
         assert API_KEY not in log and discord_fake.token not in log
+        assert ("Message Content intent is off" in log) is not portal_intent
         assert (tmp_path / "state" / "bot.db").exists()
     finally:
         if process.returncode is None:

@@ -233,6 +233,19 @@ class FakeDiscord:
         self.world.notify()
         await self.gateway.dispatch_guild_event("THREAD_UPDATE", channel_payload(self.world, channel))
 
+    async def delete_channel(self, channel: FakeChannel | int) -> None:
+        """Delete a channel or thread (as a moderator would) and dispatch THREAD_DELETE or CHANNEL_DELETE."""
+        await self.flush()
+        gone = self.channel(channel)
+        payload = channel_payload(self.world, gone)
+        del self.world.channels[gone.id]
+        self.world.notify()
+        if gone.is_thread:
+            data = {"id": str(gone.id), "guild_id": str(gone.guild_id), "parent_id": str(gone.parent_id)}
+            await self.gateway.dispatch_guild_event("THREAD_DELETE", {**data, "type": gone.type})
+        else:
+            await self.gateway.dispatch_guild_event("CHANNEL_DELETE", payload)
+
     # -- things people do --------------------------------------------------------------------------
 
     async def user_says(

@@ -28,6 +28,7 @@ from .discord_world import (
     PRIVATE_THREAD,
     PUBLIC_THREAD,
     READ_MESSAGE_HISTORY,
+    SEND_MESSAGES_IN_THREADS,
     TEXT_CHANNEL,
     FakeChannel,
 )
@@ -52,6 +53,7 @@ class ChannelRoutes:
         rest.route("POST", cid + "/typing", self.trigger_typing)
         rest.route("POST", cid + mid + "/threads", self.thread_from_message)
         rest.route("POST", cid + "/threads", self.thread_without_message)
+        rest.route("PUT", cid + r"/thread-members/(?P<uid>\d+)", self.add_thread_member)
         rest.route("POST", r"/users/@me/channels", self.open_dm)
 
     async def get_channel(self, call: Call) -> Reply:
@@ -214,6 +216,20 @@ class ChannelRoutes:
             raise form_error(("type",), "BASE_TYPE_CHOICES", "Value must be one of (11, 12).")
         self.rest.require(parent, CREATE_PUBLIC_THREADS if kind == PUBLIC_THREAD else CREATE_PRIVATE_THREADS)
         return 201, await self._new_thread(parent, body, self.world.next_id(), kind)
+
+    async def add_thread_member(self, call: Call) -> Reply:
+        """Add a member to a thread (needs the bot to be able to post there; 50083 if archived)."""
+        thread = self.rest.channel(call.id("cid"))
+        if not thread.is_thread:
+            raise ApiError(400, 50024, "Cannot execute action on this channel type")
+        if thread.archived:
+            raise ApiError(400, 50083, "Thread is archived")
+        self.rest.require(thread, SEND_MESSAGES_IN_THREADS)
+        user_id = call.id("uid")
+        if user_id not in self.world.users:
+            raise ApiError(404, 10013, "Unknown User")
+        thread.member_ids.add(user_id)
+        return 204, None
 
     async def _new_thread(self, parent: FakeChannel, body: dict[str, Any], thread_id: int, kind: int) -> Any:
         """Validate the name and archive duration, store the thread and dispatch THREAD_CREATE."""
