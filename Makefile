@@ -1,9 +1,10 @@
-# Two commands: `make run` and `make test`. Both build the virtualenv in .venv when needed.
+# Two commands: `make run` and `make test`, plus `make check` (the preflight, optional).
+# Each builds the virtualenv in .venv when needed.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench
+.PHONY: run check test lint bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,9 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 run: $(VENV)/.runtime
 	$(BIN)/python bot.py
+
+check: $(VENV)/.runtime
+	$(BIN)/python bot.py --check
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import aiohttp
@@ -17,18 +18,22 @@ import yarl
 from discord.ext import commands
 from dotenv import load_dotenv
 
+from assistant import preflight
 from assistant.answering import Answerer
 from assistant.completions import DEFAULT_RETRY, CompletionsClient, RetryPolicy, Timeouts
 from assistant.context import ContextBuilder
+from assistant.pacing import EDIT_INTERVAL_SECONDS, Pacer
+from assistant.quotas import Budgets, QuotaService
 from assistant.reporting import AssistantTree
 from assistant.settings import Settings, SettingsError
 from storage.database import Database
 from storage.history import HistoryStore
 from storage.threads import ThreadStore
+from storage.usage import UsageStore
 
 log = logging.getLogger("bot")
 
-EXTENSIONS = ("cogs.mentions", "cogs.ask", "cogs.chat", "cogs.reset")
+EXTENSIONS = ("cogs.mentions", "cogs.ask", "cogs.chat", "cogs.reset", "cogs.quota")
 EXIT_BAD_SETTINGS = 2
 
 
@@ -44,6 +49,7 @@ class AssistantBot(commands.Bot):
     database: Database
     history: HistoryStore
     threads: ThreadStore
+    quotas: QuotaService
     answerer: Answerer
 
     def __init__(
@@ -54,6 +60,7 @@ class AssistantBot(commands.Bot):
         clock: Callable[[], datetime] = utc_now,
         retry: RetryPolicy = DEFAULT_RETRY,
         message_content: bool = True,
+        edit_interval_seconds: float = EDIT_INTERVAL_SECONDS,
     ) -> None:
         intents = discord.Intents.default()
         # Without it, thread follow-ups arrive empty; mentions and slash commands still work.
@@ -70,6 +77,7 @@ class AssistantBot(commands.Bot):
         self.settings = settings
         self.clock = clock
         self._retry = retry
+        self._edit_interval_seconds = edit_interval_seconds
         self._closing: asyncio.Future[None] | None = None
 
     @property
@@ -97,10 +105,25 @@ class AssistantBot(commands.Bot):
         context = ContextBuilder(
             self.history, system_prompt=settings.system_prompt, budget_tokens=settings.context_tokens
         )
-        self.answerer = Answerer(completions=completions, history=self.history, context=context)
+        self.quotas = await self._open_quotas()
+        self.answerer = Answerer(
+            completions=completions,
+            history=self.history,
+            context=context,
+            budgets=self.quotas,
+            stream=settings.stream,
+            pacer=Pacer(self._edit_interval_seconds),
+        )
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()
+
+    async def _open_quotas(self) -> QuotaService:
+        """Return the daily token budgets, with reservations left by an earlier run released."""
+        defaults = Budgets(self.settings.guild_daily_tokens, self.settings.user_daily_tokens)
+        quotas = QuotaService(UsageStore(self.database), defaults=defaults, clock=self.clock)
+        await quotas.clear_stale_reservations()
+        return quotas
 
     async def sync_commands(self) -> None:
         """Register the slash commands: with one server at once when DEV_GUILD_ID is set, else globally."""
@@ -178,14 +201,28 @@ async def serve(bot: AssistantBot) -> None:
     log.info("Stopped cleanly")
 
 
-def main() -> int:
-    """Load the settings, then run the bot; a bad setting is one line and exit status 2."""
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Read the command line: nothing runs the bot, `--check` checks the setup instead."""
+    parser = argparse.ArgumentParser(description="The GPT-5.2 assistant for your Discord server.")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="check the settings, the database, the API key and the Discord token, then exit",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Load the settings, then run the bot or the preflight; a bad setting is one line and exit status 2."""
+    arguments = parse_arguments(argv)
     load_dotenv()
     try:
         settings = Settings.from_env(os.environ)
     except SettingsError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
+    if arguments.check:
+        return preflight.run(settings)
     configure_logging(settings.log_level)
     point_discord_py_at(settings)
     try:

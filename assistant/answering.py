@@ -11,20 +11,20 @@ import logging
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from assistant.budgets import BudgetGate, Unlimited
-from assistant.completions import Completion, CompletionsClient, Usage
+from assistant.budgets import BudgetGate, Charge, Unlimited
+from assistant.completions import CompletionsClient, Usage
 from assistant.context import Context, ContextBuilder, label_user_turn
+from assistant.delivery import Delivery, deliver_streamed, deliver_whole
 from assistant.lanes import Lanes
+from assistant.pacing import Pacer
 from assistant.replies import ReplyTarget
-from assistant.splitting import split_message
-from assistant.tokens import estimate_message_tokens, estimate_text_tokens
+from assistant.tokens import estimate_message_tokens
 from storage.history import Exchange, HistoryStore, Turn
 
 log = logging.getLogger(__name__)
 
 # Held against the budgets for the answer while a request is in flight (reasoning included).
 COMPLETION_ALLOWANCE_TOKENS = 2_000
-TRUNCATED_NOTE = "\n\n-# (The answer was cut off: it reached the model's length limit.)"
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,9 @@ class Answer:
     """What was posted for a question."""
 
     text: str
-    completion: Completion
     message_ids: list[int]
+    usage: Usage
+    complete: bool
 
 
 class Answerer:
@@ -69,11 +70,15 @@ class Answerer:
         history: HistoryStore,
         context: ContextBuilder,
         budgets: BudgetGate | None = None,
+        stream: bool = False,
+        pacer: Pacer | None = None,
     ) -> None:
         self._completions = completions
         self._history = history
         self._context = context
         self._budgets = budgets or Unlimited()
+        self._stream = stream
+        self._pacer = pacer or Pacer()
         self.lanes = Lanes()
 
     async def answer(self, question: Question, target: ReplyTarget) -> Answer:
@@ -82,47 +87,29 @@ class Answerer:
         async with self.lanes.join(question.conversation):
             labelled = label_user_turn(question.author_name, question.text)
             context = await self._context.build(question.channel_id, labelled)
-            completion = await self._call_model(question, context, target)
+            delivery = await self._deliver(question, context, target)
             log.info(
-                "Answered in channel %s: %d history turns, usage %s, finish %s",
-                question.channel_id, context.history_turns, completion.usage, completion.finish_reason,
+                "Answered in channel %s: %d history turns, %d messages, usage %s, finish %s%s",
+                question.channel_id, context.history_turns, len(delivery.message_ids), delivery.usage,
+                delivery.finish_reason, "" if delivery.complete else " (cut off)",
             )  # fmt: skip
-            sent = await self._post(target, completion)
-            answer = Answer(text=completion.text, completion=completion, message_ids=sent)
-            if question.record:
+            answer = Answer(delivery.text, delivery.message_ids, delivery.usage, delivery.complete)
+            # Only a complete answer becomes history: a cut-off one would mislead the next question.
+            if question.record and answer.complete:
                 await self._history.append_exchange(exchange_for(question, labelled, answer))
             return answer
 
-    async def _call_model(self, question: Question, context: Context, target: ReplyTarget) -> Completion:
+    async def _deliver(self, question: Question, context: Context, target: ReplyTarget) -> Delivery:
         """Call the model within the budgets: reserve, then settle with the real usage or release."""
         estimate = context.prompt_tokens + COMPLETION_ALLOWANCE_TOKENS
         reservation = await self._budgets.reserve(question.guild_id, question.author_id, estimate)
+        charge = Charge(self._budgets, reservation)
         try:
-            async with target.working():
-                completion = await self._completions.complete(context.messages)
-        except BaseException:
-            await self._budgets.release(reservation)
-            raise
-        await self._budgets.settle(reservation, completion.usage or estimated_usage(context, completion.text))
-        return completion
-
-    async def _post(self, target: ReplyTarget, completion: Completion) -> list[int]:
-        text = completion.text
-        if completion.finish_reason == "length":
-            text += TRUNCATED_NOTE
-        return [(await target.send(part)).id for part in split_message(text)]
-
-
-def estimated_usage(context: Context, text: str) -> Usage:
-    """Return the usage to record when the service reported none."""
-    log.warning("The completions service reported no usage; recording an estimate")
-    completion_tokens = estimate_text_tokens(text)
-    return Usage(
-        prompt_tokens=context.prompt_tokens,
-        completion_tokens=completion_tokens,
-        total_tokens=context.prompt_tokens + completion_tokens,
-        estimated=True,
-    )
+            if self._stream:
+                return await deliver_streamed(self._completions, context, target, charge, self._pacer)
+            return await deliver_whole(self._completions, context, target, charge)
+        finally:
+            await charge.release()  # a no-op once settled
 
 
 def exchange_for(question: Question, labelled: str, answer: Answer) -> Exchange:

@@ -51,3 +51,24 @@ class Unlimited:
 
     async def release(self, reservation: Reservation) -> None:
         """Record nothing."""
+
+
+class Charge:
+    """One request's reservation: settled once with what it spent, or released if it spent nothing."""
+
+    def __init__(self, gate: BudgetGate, reservation: Reservation) -> None:
+        self._gate = gate
+        self._reservation = reservation
+        self.settled = False
+
+    async def settle(self, usage: Usage) -> None:
+        """Record what the request spent (once)."""
+        if not self.settled:
+            self.settled = True
+            await self._gate.settle(self._reservation, usage)
+
+    async def release(self) -> None:
+        """Give the reservation back, unless the request was already settled."""
+        if not self.settled:
+            self.settled = True
+            await self._gate.release(self._reservation)

@@ -156,3 +156,15 @@ class QuestionTooLong(BotError):
             f"Your question is too long for me (about {question_tokens:,} tokens; "
             f"the limit is {budget_tokens:,}). Please shorten it or split it up."
         )
+
+
+class BudgetExhausted(BotError):
+    """A daily token budget (the server's or the member's) is used up, so no model call is made."""
+
+    user_message = "The daily token budget is used up. It resets at midnight UTC."
+
+
+class InvalidBudget(BotError):
+    """A budget an admin tried to set is not a whole number in the allowed range."""
+
+    user_message = "A budget must be a whole number of tokens from 0 (unlimited) upwards."

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import Any, Protocol
 
 import discord
 
@@ -25,8 +25,17 @@ TYPING_REFRESH_SECONDS = 8.0
 class ReplyTarget(Protocol):
     """Somewhere an answer can be posted."""
 
-    async def send(self, content: str) -> discord.abc.Snowflake:
+    @property
+    def pace_key(self) -> Hashable:
+        """Return the key whose edits are paced together (Discord limits them per channel)."""
+        ...
+
+    async def send(self, content: str) -> Any:
         """Post one message (at most 2,000 characters) and return it."""
+        ...
+
+    async def edit(self, message: Any, content: str) -> None:
+        """Replace the content of a message this target sent."""
         ...
 
     def working(self) -> AbstractAsyncContextManager[None]:
@@ -52,6 +61,15 @@ class MessageReply:
             )
         return await self._message.channel.send(content, allowed_mentions=NO_MENTIONS)
 
+    async def edit(self, message: discord.Message, content: str) -> None:
+        """Replace a part's content."""
+        await message.edit(content=content, allowed_mentions=NO_MENTIONS)
+
+    @property
+    def pace_key(self) -> Hashable:
+        """Pace per channel."""
+        return self._message.channel.id
+
     def working(self) -> AbstractAsyncContextManager[None]:
         """Show the typing indicator."""
         return typing_indicator(self._message.channel)
@@ -66,6 +84,15 @@ class ChannelReply:
     async def send(self, content: str) -> discord.Message:
         """Post the next part."""
         return await self._channel.send(content, allowed_mentions=NO_MENTIONS)
+
+    async def edit(self, message: discord.Message, content: str) -> None:
+        """Replace a part's content."""
+        await message.edit(content=content, allowed_mentions=NO_MENTIONS)
+
+    @property
+    def pace_key(self) -> Hashable:
+        """Pace per channel."""
+        return getattr(self._channel, "id", id(self._channel))
 
     def working(self) -> AbstractAsyncContextManager[None]:
         """Show the typing indicator."""
@@ -84,6 +111,19 @@ class InteractionReply:
         return await self._interaction.followup.send(
             content, ephemeral=self._ephemeral, allowed_mentions=NO_MENTIONS, wait=True
         )
+
+    async def edit(self, message: discord.WebhookMessage, content: str) -> None:
+        """Replace a part's content (through the interaction's webhook, which works for ephemeral ones)."""
+        await self._interaction.followup.edit_message(
+            message.id, content=content, allowed_mentions=NO_MENTIONS
+        )
+
+    @property
+    def pace_key(self) -> Hashable:
+        """Pace per channel; an ephemeral answer has its own webhook limits."""
+        if self._ephemeral:
+            return ("interaction", self._interaction.id)
+        return self._interaction.channel_id
 
     def working(self) -> AbstractAsyncContextManager[None]:
         """Nothing to do: the deferred response already shows "is thinking…"."""

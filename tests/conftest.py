@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from assistant.settings import Secret, Settings
-from bot import AssistantBot
+from bot import AssistantBot, utc_now
 from tests.fakes.completions import FakeCompletions
 from tests.fakes.discord import (
     DEFAULT_MEMBER_PERMISSIONS,
@@ -40,10 +41,23 @@ class Harness:
     bot: AssistantBot | None = None
     task: asyncio.Task[None] | None = None
 
-    async def start_bot(self, *, message_content: bool = True, **overrides: Any) -> AssistantBot:
+    async def start_bot(
+        self,
+        *,
+        message_content: bool = True,
+        clock: Callable[[], datetime] = utc_now,
+        edit_interval_seconds: float = 0.05,
+        **overrides: Any,
+    ) -> AssistantBot:
         """Start the bot (again) against the same fakes and database, and wait until it is ready."""
         settings = dataclasses.replace(self.settings, **overrides)
-        bot = AssistantBot(settings, guild_ready_timeout=0.05, message_content=message_content)
+        bot = AssistantBot(
+            settings,
+            guild_ready_timeout=0.05,
+            message_content=message_content,
+            clock=clock,
+            edit_interval_seconds=edit_interval_seconds,
+        )
         self.bot, self.task = bot, asyncio.create_task(bot.start(settings.discord_token.reveal()))
         ready = asyncio.create_task(bot.wait_until_ready())
         done, _ = await asyncio.wait({ready, self.task}, timeout=10, return_when=asyncio.FIRST_COMPLETED)

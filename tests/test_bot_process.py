@@ -24,9 +24,9 @@ def bot_env(tmp_path: Path, **values: str) -> dict[str, str]:
     return env
 
 
-async def run_bot(tmp_path: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+async def run_bot(tmp_path: Path, env: dict[str, str], *arguments: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "bot.py"), cwd=tmp_path, env=env,
+        sys.executable, str(ROOT / "bot.py"), *arguments, cwd=tmp_path, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
 
@@ -93,3 +93,35 @@ async def test_the_process_answers_a_mention_and_exits_cleanly_on_sigterm(
             await process.wait()
         await model.close()
         await discord_fake.close()
+
+
+@pytest.mark.parametrize("key", [API_KEY, "sk-wrong-key-for-the-check"], ids=["good-setup", "wrong-key"])
+async def test_check_prints_the_checklist_and_exits_non_zero_on_a_failure(tmp_path: Path, key: str) -> None:
+    discord_fake = FakeDiscord()
+    model = FakeCompletions(api_key=API_KEY)
+    await discord_fake.start()
+    await model.start()
+    discord_fake.add_guild("Process Server")
+    env = bot_env(
+        tmp_path,
+        DISCORD_TOKEN=discord_fake.token,
+        EVOLINK_API_KEY=key,
+        EVOLINK_BASE_URL=model.base_url,
+        DATABASE_URL="sqlite:///state/bot.db",
+        **discord_fake.env(),
+    )
+    try:
+        process = await run_bot(tmp_path, env, "--check")
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    finally:
+        await model.close()
+        await discord_fake.close()
+    output = stdout.decode() + stderr.decode()
+    assert process.returncode == (0 if key == API_KEY else 1), output
+    assert "Traceback" not in output
+    assert "✓ Discord token" in output and "✓ Servers" in output
+    assert ("✗ EvoLink API key" in output) is (key != API_KEY)
+    for secret in (key, discord_fake.token):  # nor six characters of one in a row (the fake echoes the key)
+        assert not [secret[i : i + 6] for i in range(len(secret) - 5) if secret[i : i + 6] in output]
+    assert (tmp_path / "state" / "bot.db").exists()  # opened and migrated
+    assert discord_fake.identify_payloads == []  # a check never goes online

@@ -85,9 +85,12 @@ def echo_reply(request: RecordedCompletionRequest) -> Reply:
 class FakeCompletions:
     """The fake service; ``async with FakeCompletions() as fake`` starts and closes it."""
 
-    def __init__(self, *, api_key: str = "test-key", model: str = MODEL_ID) -> None:
+    def __init__(
+        self, *, api_key: str = "test-key", model: str = MODEL_ID, models_route: bool = True
+    ) -> None:
         self.api_key = api_key
         self.model = model
+        self.models_route = models_route  # False: no GET /v1/models (404), as some compatible services
         self.base_url = ""  # "http://127.0.0.1:{port}/v1" once started
         self.requests: list[RecordedCompletionRequest] = []
         self.default: Callable[[RecordedCompletionRequest], Reply] = numbered_reply
@@ -100,7 +103,8 @@ class FakeCompletions:
         """Listen on a free loopback port."""
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
-        app.router.add_get("/v1/models", self._models)
+        if self.models_route:
+            app.router.add_get("/v1/models", self._models)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()

@@ -36,6 +36,9 @@ from .discord_world import (
 log = logging.getLogger(__name__)
 
 ALL_PARSE = ("users", "roles", "everyone")
+# The application flag the portal's Message Content switch sets for a bot in under 100 servers.
+GATEWAY_MESSAGE_CONTENT_LIMITED = 1 << 19
+GUILD_PAGE_LIMIT = 200
 COMMAND_NAME_RE = re.compile(r"^[-_\w]{1,32}$")
 
 
@@ -93,6 +96,7 @@ class Rest:
         self.internal_errors: list[Exception] = []
         bot_routes: list[tuple[str, str, Handler]] = [
             ("GET", r"/users/@me", self.get_me),
+            ("GET", r"/users/@me/guilds", self.get_my_guilds),
             ("GET", r"/oauth2/applications/@me", self.get_application),
             ("PUT", r"/applications/(?P<app>\d+)(?:/guilds/(?P<gid>\d+))?/commands", self.put_commands),
             ("GET", r"/applications/(?P<app>\d+)(?:/guilds/(?P<gid>\d+))?/commands", self.get_commands),
@@ -214,6 +218,26 @@ class Rest:
         bot = self.world.bot_user
         return 200, {**user_payload(bot), "verified": True, "mfa_enabled": False, "flags": 0, "email": None}
 
+    async def get_my_guilds(self, call: Call) -> Reply:
+        """Return the bot's guilds as partial guilds, by id, paged like Discord (`after`, `limit`)."""
+        limit, after = int(call.query.get("limit", GUILD_PAGE_LIMIT)), int(call.query.get("after", 0))
+        if not 1 <= limit <= GUILD_PAGE_LIMIT:
+            raise form_error(("limit",), "NUMBER_TYPE_MAX", f"Must be 1 to {GUILD_PAGE_LIMIT}.")
+        bot_id = self.world.bot_user.id
+        mine = sorted(g.id for g in self.world.guilds.values() if bot_id in g.members and g.id > after)
+        guilds = [self.world.guilds[guild_id] for guild_id in mine[:limit]]
+        return 200, [
+            {
+                "id": str(guild.id),
+                "name": guild.name,
+                "icon": None,
+                "owner": guild.owner_id == bot_id,
+                "permissions": str(self.world.guild_permissions(guild, bot_id)),
+                "features": [],
+            }
+            for guild in guilds
+        ]
+
     async def get_application(self, call: Call) -> Reply:
         """Return the application (discord.py reads its id as application_id)."""
         bot = self.world.bot_user
@@ -229,7 +253,7 @@ class Rest:
             "verify_key": "0" * 64,
             "owner": owner,
             "team": None,
-            "flags": 0,
+            "flags": GATEWAY_MESSAGE_CONTENT_LIMITED if self.world.message_content_enabled else 0,
             "bot": user_payload(bot),
             "rpc_origins": [],
         }

@@ -1,0 +1,145 @@
+"""The two ways an answer reaches Discord: whole (one call, then the parts) or streamed (edits).
+
+Both settle the request's charge with what the model spent as soon as it is known, and both post
+exactly the same final messages for the same answer text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from assistant.budgets import Charge
+from assistant.completions import CompletionsClient, StreamEnd, TextDelta, Usage
+from assistant.context import Context
+from assistant.errors import (
+    CompletionError,
+    ConnectionFailed,
+    ContentFiltered,
+    EmptyAnswer,
+    RateLimited,
+    RequestTimedOut,
+    ServiceUnavailable,
+)
+from assistant.pacing import Pacer
+from assistant.replies import ReplyTarget
+from assistant.splitting import split_message
+from assistant.streaming import StreamWriter
+from assistant.tokens import estimate_text_tokens
+
+log = logging.getLogger(__name__)
+
+TRUNCATED_NOTE = "\n\n-# (The answer was cut off: it reached the model's length limit.)"
+CUT_OFF_NOTE = "\n\n-# ⚠️ The answer was cut off: {reason} Ask again for a complete answer."
+_CUT_OFF_REASONS: tuple[tuple[type[CompletionError], str], ...] = (
+    (RequestTimedOut, "the AI service stopped sending it."),
+    (ConnectionFailed, "the connection to the AI service dropped."),
+    (RateLimited, "the AI service hit a rate limit."),
+    (ServiceUnavailable, "the AI service had a server error."),
+    (ContentFiltered, "the AI service's content filter stopped it."),
+)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What was posted: the answer's text, its messages, and whether it is complete."""
+
+    text: str
+    message_ids: list[int]
+    usage: Usage
+    finish_reason: str | None
+    complete: bool = True
+
+
+async def deliver_whole(
+    completions: CompletionsClient, context: Context, target: ReplyTarget, charge: Charge
+) -> Delivery:
+    """Wait for the whole answer (typing meanwhile), then post it in parts."""
+    async with target.working():
+        completion = await completions.complete(context.messages)
+    usage = completion.usage or estimated_usage(context, completion.text)
+    await charge.settle(usage)
+    text = completion.text + (TRUNCATED_NOTE if completion.finish_reason == "length" else "")
+    ids = [(await target.send(part)).id for part in split_message(text)]
+    return Delivery(completion.text, ids, usage, completion.finish_reason)
+
+
+async def deliver_streamed(
+    completions: CompletionsClient, context: Context, target: ReplyTarget, charge: Charge, pacer: Pacer
+) -> Delivery:
+    """Show the answer as it streams in; a stream cut midway keeps its text and says so."""
+    writer = StreamWriter(target, pacer, pace_key=target.pace_key)
+    end: StreamEnd | None = None
+    try:
+        async with (
+            working_until(target, writer.first_visible),
+            contextlib.aclosing(completions.stream(context.messages)) as events,
+        ):
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    writer.feed(event.text)
+                else:
+                    end = event
+    except CompletionError as exc:
+        if not writer.text.strip():
+            await writer.abandon()
+            raise
+        return await _cut_off(writer, context, charge, exc)
+    except BaseException:
+        await writer.abandon()
+        raise
+    assert end is not None  # the client ends every successful stream with a StreamEnd
+    usage = end.usage or estimated_usage(context, writer.text)
+    await charge.settle(usage)
+    if not writer.text.strip():
+        await writer.abandon()
+        raise ContentFiltered() if end.finish_reason == "content_filter" else EmptyAnswer()
+    note = TRUNCATED_NOTE if end.finish_reason == "length" else ""
+    ids = await writer.finish(note)
+    return Delivery(writer.text[: len(writer.text) - len(note)], ids, usage, end.finish_reason)
+
+
+async def _cut_off(
+    writer: StreamWriter, context: Context, charge: Charge, error: CompletionError
+) -> Delivery:
+    """Keep what arrived, end it with a note saying why, and mark the answer incomplete."""
+    log.warning("The answer stream broke after %d characters: %s", len(writer.text), type(error).__name__)
+    text = writer.text
+    usage = estimated_usage(context, text)
+    await charge.settle(usage)  # the service bills what it generated
+    reason = next(
+        (why for kind, why in _CUT_OFF_REASONS if isinstance(error, kind)), "the AI service failed."
+    )
+    ids = await writer.finish(CUT_OFF_NOTE.format(reason=reason))
+    return Delivery(text, ids, usage, None, complete=False)
+
+
+@contextlib.asynccontextmanager
+async def working_until(target: ReplyTarget, visible: asyncio.Event) -> AsyncIterator[None]:
+    """Show that the bot is working until the first text is visible (or the block ends)."""
+
+    async def hold() -> None:
+        async with target.working():
+            await visible.wait()
+
+    task = asyncio.create_task(hold())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def estimated_usage(context: Context, text: str) -> Usage:
+    """Return the usage to record when the service reported none."""
+    log.warning("The completions service reported no usage; recording an estimate")
+    completion_tokens = estimate_text_tokens(text)
+    return Usage(
+        prompt_tokens=context.prompt_tokens,
+        completion_tokens=completion_tokens,
+        total_tokens=context.prompt_tokens + completion_tokens,
+        estimated=True,
+    )

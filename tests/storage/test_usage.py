@@ -1,0 +1,149 @@
+"""Usage store on a real SQLite file: atomic reservations, settling, releasing, budgets, day reports."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import fields
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from storage.database import Database
+from storage.usage import TALLY_COLUMNS, LedgerKey, Standing, StoredBudgets, Tally, UsageStore
+
+DAY = date(2026, 3, 14)
+NOW_SECONDS = 1_773_446_400
+ALICE = LedgerKey(guild_id=1, user_id=10, day=DAY)
+BOB = LedgerKey(guild_id=1, user_id=20, day=DAY)
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "bot.db")
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def store(database: Database) -> UsageStore:
+    return UsageStore(database)
+
+
+def admit_all(standing: Standing) -> bool:
+    return True
+
+
+async def standing_of(store: UsageStore, key: LedgerKey) -> Standing:
+    """Return what a reservation for `key` would see, without holding anything."""
+    _, standing = await store.reserve(key, 1, lambda _: False, now_seconds=NOW_SECONDS)
+    return standing
+
+
+async def reservation_rows(database: Database) -> int:
+    async with database.reading() as db:
+        cursor = await db.execute("SELECT COUNT(*) FROM usage_reservations")
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_the_column_list_follows_the_tally_fields() -> None:
+    assert TALLY_COLUMNS.replace(" ", "").split(",") == [field.name for field in fields(Tally)]
+
+
+async def test_a_reservation_counts_for_the_server_and_the_member_until_settled(store: UsageStore) -> None:
+    first, standing = await store.reserve(ALICE, 2_000, admit_all, now_seconds=NOW_SECONDS)
+    assert first is not None
+    assert standing == Standing(StoredBudgets(), 0, 0, 0, 0)  # what the first request saw
+    seen_by_bob = await standing_of(store, BOB)
+    assert (seen_by_bob.guild_tokens, seen_by_bob.guild_held_tokens) == (2_000, 2_000)
+    assert (seen_by_bob.user_tokens, seen_by_bob.user_held_tokens) == (0, 0)
+    await store.settle(first, Tally(requests=1, total_tokens=700, prompt_tokens=500), fallback=ALICE)
+    after = await standing_of(store, ALICE)
+    assert (after.guild_tokens, after.guild_held_tokens, after.user_tokens) == (700, 0, 700)
+
+
+async def test_a_refused_reservation_holds_nothing(store: UsageStore, database: Database) -> None:
+    refused, _ = await store.reserve(ALICE, 2_000, lambda _: False, now_seconds=NOW_SECONDS)
+    assert refused is None
+    assert await reservation_rows(database) == 0
+
+
+async def test_concurrent_reservations_see_each_other(store: UsageStore) -> None:
+    limit_tokens = 5_000
+
+    async def ask(user_id: int) -> int | None:
+        key = LedgerKey(1, user_id, DAY)
+        reservation, _ = await store.reserve(
+            key, 1_000, lambda s: s.guild_tokens < limit_tokens, now_seconds=NOW_SECONDS
+        )
+        return reservation
+
+    granted = [r for r in await asyncio.gather(*(ask(user_id) for user_id in range(50))) if r is not None]
+    assert len(granted) == 5  # 0, 1,000 … 4,000 held were below the limit; 5,000 is not
+    assert (await standing_of(store, ALICE)).guild_held_tokens == 5_000
+
+
+async def test_settling_records_on_the_reserved_day_and_sums_the_usage(store: UsageStore) -> None:
+    reservation, _ = await store.reserve(ALICE, 2_000, admit_all, now_seconds=NOW_SECONDS)
+    assert reservation is not None
+    usage = Tally(1, 0, 1, 1_200, 345, 300, 1_000, 1_545)
+    # Settled after midnight: it still counts on the day it was reserved.
+    await store.settle(reservation, usage, fallback=LedgerKey(1, 10, date(2026, 3, 15)))
+    report = await store.day_report(ALICE, top_count=5)
+    assert report.member == usage
+    assert report.guild == usage
+    assert (await store.day_report(LedgerKey(1, 10, date(2026, 3, 15)), top_count=5)).guild == Tally()
+
+
+async def test_settling_a_vanished_reservation_records_on_the_fallback(store: UsageStore) -> None:
+    reservation, _ = await store.reserve(ALICE, 2_000, admit_all, now_seconds=NOW_SECONDS)
+    assert reservation is not None
+    await store.clear_reservations()
+    await store.settle(reservation, Tally(requests=1, total_tokens=50), fallback=BOB)
+    assert (await store.day_report(BOB, top_count=0)).member.total_tokens == 50
+
+
+async def test_releasing_counts_a_failure_and_no_tokens(store: UsageStore, database: Database) -> None:
+    reservation, _ = await store.reserve(ALICE, 2_000, admit_all, now_seconds=NOW_SECONDS)
+    assert reservation is not None
+    await store.release(reservation, fallback=ALICE)
+    assert await reservation_rows(database) == 0
+    assert (await store.day_report(ALICE, top_count=0)).member == Tally(failed_requests=1)
+
+
+async def test_clearing_drops_every_reservation(store: UsageStore, database: Database) -> None:
+    for key in (ALICE, BOB, LedgerKey(2, 10, DAY)):
+        await store.reserve(key, 100, admit_all, now_seconds=NOW_SECONDS)
+    assert await store.clear_reservations() == 3
+    assert await reservation_rows(database) == 0
+
+
+async def test_budgets_are_stored_per_server_and_an_omitted_member_budget_is_kept(store: UsageStore) -> None:
+    assert await store.budgets(1) == StoredBudgets(None, None)
+    assert await store.set_budgets(1, 100_000, None, by=99, now_seconds=NOW_SECONDS) == StoredBudgets(100_000)
+    assert await store.set_budgets(1, 0, 5_000, by=99, now_seconds=NOW_SECONDS) == StoredBudgets(0, 5_000)
+    assert await store.set_budgets(1, 80_000, None, by=99, now_seconds=NOW_SECONDS) == StoredBudgets(
+        80_000, 5_000
+    )
+    assert await store.budgets(1) == StoredBudgets(80_000, 5_000)
+    assert await store.budgets(2) == StoredBudgets()
+    assert (await standing_of(store, ALICE)).budgets == StoredBudgets(80_000, 5_000)
+
+
+async def test_the_day_report_sums_the_server_and_ranks_its_members(store: UsageStore) -> None:
+    spend = [(ALICE, 300), (BOB, 900), (LedgerKey(1, 30, DAY), 600), (ALICE, 100)]
+    spend += [(LedgerKey(2, 10, DAY), 5_000), (LedgerKey(1, 10, date(2026, 3, 13)), 7_000)]
+    for key, tokens in spend:
+        reservation, _ = await store.reserve(key, tokens, admit_all, now_seconds=NOW_SECONDS)
+        assert reservation is not None
+        await store.settle(reservation, Tally(requests=1, total_tokens=tokens), fallback=key)
+    held, _ = await store.reserve(BOB, 2_000, admit_all, now_seconds=NOW_SECONDS)
+    report = await store.day_report(ALICE, top_count=2)
+    assert report.guild == Tally(requests=4, total_tokens=1_900)  # neither server 2 nor yesterday
+    assert report.member == Tally(requests=2, total_tokens=400)
+    assert [(user_id, tally.total_tokens) for user_id, tally in report.top] == [(20, 900), (30, 600)]
+    assert report.held_tokens == 2_000
+    assert held is not None
