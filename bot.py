@@ -22,6 +22,7 @@ from assistant import preflight
 from assistant.answering import Answerer
 from assistant.completions import DEFAULT_RETRY, CompletionsClient, RetryPolicy, Timeouts
 from assistant.context import ContextBuilder
+from assistant.cooldowns import Cooldowns
 from assistant.pacing import EDIT_INTERVAL_SECONDS, Pacer
 from assistant.quotas import Budgets, QuotaService
 from assistant.reporting import AssistantTree
@@ -88,12 +89,20 @@ class AssistantBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         """Open every long-lived resource, load the cogs and sync the slash commands."""
-        settings = self.settings
         self.session = aiohttp.ClientSession()
-        self.database = await Database.open(settings.database_path)
+        self.database = await Database.open(self.settings.database_path)
         self.history = HistoryStore(self.database)
         self.threads = ThreadStore(self.database)
         log.info("%d conversation threads on record", await self.threads.load())
+        self.quotas = await self._open_quotas()
+        self.answerer = self._build_answerer()
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands()
+
+    def _build_answerer(self) -> Answerer:
+        """Return the answering service, wired to the model, the history and the budgets."""
+        settings = self.settings
         completions = CompletionsClient(
             self.session,
             base_url=settings.evolink_base_url,
@@ -105,18 +114,16 @@ class AssistantBot(commands.Bot):
         context = ContextBuilder(
             self.history, system_prompt=settings.system_prompt, budget_tokens=settings.context_tokens
         )
-        self.quotas = await self._open_quotas()
-        self.answerer = Answerer(
+        return Answerer(
             completions=completions,
             history=self.history,
             context=context,
             budgets=self.quotas,
             stream=settings.stream,
             pacer=Pacer(self._edit_interval_seconds),
+            cooldowns=Cooldowns(settings.member_cooldown_seconds),
+            channel_queue_limit=settings.channel_queue_limit,
         )
-        for extension in EXTENSIONS:
-            await self.load_extension(extension)
-        await self.sync_commands()
 
     async def _open_quotas(self) -> QuotaService:
         """Return the daily token budgets, with reservations left by an earlier run released."""
@@ -144,13 +151,16 @@ class AssistantBot(commands.Bot):
         log.info("Ready as %s in %d servers", self.user, len(self.guilds))
 
     async def close(self) -> None:
-        """Disconnect from Discord, then close the HTTP session and the database, once."""
+        """Let answers in flight finish, disconnect, then close the session and the database, once."""
         if self._closing is None:
             self._closing = asyncio.ensure_future(self._close_everything())
         # Shielded: a caller cancelled mid-close must not leave the database half-closed.
         await asyncio.shield(self._closing)
 
     async def _close_everything(self) -> None:
+        if hasattr(self, "answerer"):
+            # While still connected, so members can be told if their answer cannot finish.
+            await self.answerer.close(self.settings.shutdown_grace_seconds)
         await super().close()
         if hasattr(self, "session"):
             await self.session.close()

@@ -7,6 +7,7 @@ Budgets (quotas) and streaming slot in around the model call; the cogs do not ch
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -14,7 +15,9 @@ from dataclasses import dataclass
 from assistant.budgets import BudgetGate, Charge, Unlimited
 from assistant.completions import CompletionsClient, Usage
 from assistant.context import Context, ContextBuilder, label_user_turn
-from assistant.delivery import Delivery, deliver_streamed, deliver_whole
+from assistant.cooldowns import Cooldowns
+from assistant.delivery import Commit, Delivery, deliver_streamed, deliver_whole
+from assistant.errors import ShuttingDown
 from assistant.lanes import Lanes
 from assistant.pacing import Pacer
 from assistant.replies import ReplyTarget
@@ -25,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # Held against the budgets for the answer while a request is in flight (reasoning included).
 COMPLETION_ALLOWANCE_TOKENS = 2_000
+# After the grace period, how long cancelled answers get to tell their members.
+CANCEL_WAIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,8 @@ class Answerer:
         budgets: BudgetGate | None = None,
         stream: bool = False,
         pacer: Pacer | None = None,
+        cooldowns: Cooldowns | None = None,
+        channel_queue_limit: int | None = None,
     ) -> None:
         self._completions = completions
         self._history = history
@@ -79,40 +86,92 @@ class Answerer:
         self._budgets = budgets or Unlimited()
         self._stream = stream
         self._pacer = pacer or Pacer()
-        self.lanes = Lanes()
+        self._cooldowns = cooldowns or Cooldowns(0)
+        self.lanes = Lanes(group_limit=channel_queue_limit)
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._closing = False
 
     async def answer(self, question: Question, target: ReplyTarget) -> Answer:
         """Answer `question` at `target` once the conversation's earlier questions are done."""
+        if self._closing:
+            raise ShuttingDown("question arrived during shutdown")
+        self._cooldowns.take((question.guild_id, question.author_id))
         # Joining is synchronous, so the place in line is taken in event order.
-        async with self.lanes.join(question.conversation):
-            labelled = label_user_turn(question.author_name, question.text)
-            context = await self._context.build(question.channel_id, labelled)
-            delivery = await self._deliver(question, context, target)
-            log.info(
-                "Answered in channel %s: %d history turns, %d messages, usage %s, finish %s%s",
-                question.channel_id, context.history_turns, len(delivery.message_ids), delivery.usage,
-                delivery.finish_reason, "" if delivery.complete else " (cut off)",
-            )  # fmt: skip
-            answer = Answer(delivery.text, delivery.message_ids, delivery.usage, delivery.complete)
-            # Only a complete answer becomes history: a cut-off one would mislead the next question.
-            if question.record and answer.complete:
-                await self._history.append_exchange(exchange_for(question, labelled, answer))
-            return answer
+        turnstile = self.lanes.join(question.conversation, group=question.channel_id)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            async with turnstile:
+                return await self._answer_in_turn(question, target)
+        except asyncio.CancelledError:
+            if not self._closing:
+                raise
+            raise ShuttingDown("cancelled at shutdown") from None
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
 
-    async def _deliver(self, question: Question, context: Context, target: ReplyTarget) -> Delivery:
+    async def _answer_in_turn(self, question: Question, target: ReplyTarget) -> Answer:
+        """Build the context, deliver the answer, and keep history in step with what was posted."""
+        labelled = label_user_turn(question.author_name, question.text)
+        context = await self._context.build(question.channel_id, labelled)
+        stored: list[int] = []
+
+        async def commit(text: str, first_message_id: int | None) -> None:
+            # Stored as soon as the answer is known, before its final posting: whatever reaches
+            # Discord is in the history even if the process dies right after.
+            if question.record:
+                stored.extend(
+                    await self._history.append_exchange(
+                        exchange_for(question, labelled, text, first_message_id)
+                    )
+                )
+
+        try:
+            delivery = await self._deliver(question, context, target, commit)
+        except BaseException:
+            if stored:
+                await self._history.remove(stored)  # the member never saw this answer
+            raise
+        log.info(
+            "Answered in channel %s: %d history turns, %d messages, usage %s, finish %s%s",
+            question.channel_id, context.history_turns, len(delivery.message_ids), delivery.usage,
+            delivery.finish_reason, "" if delivery.complete else " (cut off)",
+        )  # fmt: skip
+        return Answer(delivery.text, delivery.message_ids, delivery.usage, delivery.complete)
+
+    async def _deliver(
+        self, question: Question, context: Context, target: ReplyTarget, commit: Commit
+    ) -> Delivery:
         """Call the model within the budgets: reserve, then settle with the real usage or release."""
         estimate = context.prompt_tokens + COMPLETION_ALLOWANCE_TOKENS
         reservation = await self._budgets.reserve(question.guild_id, question.author_id, estimate)
         charge = Charge(self._budgets, reservation)
         try:
             if self._stream:
-                return await deliver_streamed(self._completions, context, target, charge, self._pacer)
-            return await deliver_whole(self._completions, context, target, charge)
+                return await deliver_streamed(self._completions, context, target, charge, commit, self._pacer)
+            return await deliver_whole(self._completions, context, target, charge, commit)
         finally:
             await charge.release()  # a no-op once settled
 
+    async def close(self, grace_seconds: float) -> None:
+        """Take no new questions; let those in flight finish within the grace, then cancel them."""
+        self._closing = True
+        try:
+            await asyncio.wait_for(self.lanes.wait_idle(), timeout=grace_seconds)
+        except TimeoutError:
+            log.warning(
+                "%d answers still running after %.0f s; telling their members",
+                len(self._tasks),
+                grace_seconds,
+            )
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.wait_for(self.lanes.wait_idle(), timeout=CANCEL_WAIT_SECONDS)
 
-def exchange_for(question: Question, labelled: str, answer: Answer) -> Exchange:
+
+def exchange_for(question: Question, labelled: str, text: str, answer_message_id: int | None) -> Exchange:
     """Return the history rows for a question and its posted answer."""
     return Exchange(
         guild_id=question.guild_id,
@@ -127,8 +186,8 @@ def exchange_for(question: Question, labelled: str, answer: Answer) -> Exchange:
         ),
         answer=Turn(
             role="assistant",
-            content=answer.text,
-            tokens=estimate_message_tokens(answer.text),
-            discord_message_id=answer.message_ids[0] if answer.message_ids else None,
+            content=text,
+            tokens=estimate_message_tokens(text),
+            discord_message_id=answer_message_id,
         ),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from assistant.budgets import Charge
@@ -43,6 +43,11 @@ _CUT_OFF_REASONS: tuple[tuple[type[CompletionError], str], ...] = (
 )
 
 
+# Called with the final answer text (and its first message, if already posted) just before the
+# final posting, so the exchange can be stored first.
+Commit = Callable[[str, int | None], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class Delivery:
     """What was posted: the answer's text, its messages, and whether it is complete."""
@@ -55,20 +60,26 @@ class Delivery:
 
 
 async def deliver_whole(
-    completions: CompletionsClient, context: Context, target: ReplyTarget, charge: Charge
+    completions: CompletionsClient, context: Context, target: ReplyTarget, charge: Charge, commit: Commit
 ) -> Delivery:
     """Wait for the whole answer (typing meanwhile), then post it in parts."""
     async with target.working():
         completion = await completions.complete(context.messages)
     usage = completion.usage or estimated_usage(context, completion.text)
     await charge.settle(usage)
+    await commit(completion.text, None)
     text = completion.text + (TRUNCATED_NOTE if completion.finish_reason == "length" else "")
     ids = [(await target.send(part)).id for part in split_message(text)]
     return Delivery(completion.text, ids, usage, completion.finish_reason)
 
 
 async def deliver_streamed(
-    completions: CompletionsClient, context: Context, target: ReplyTarget, charge: Charge, pacer: Pacer
+    completions: CompletionsClient,
+    context: Context,
+    target: ReplyTarget,
+    charge: Charge,
+    commit: Commit,
+    pacer: Pacer,
 ) -> Delivery:
     """Show the answer as it streams in; a stream cut midway keeps its text and says so."""
     writer = StreamWriter(target, pacer, pace_key=target.pace_key)
@@ -98,6 +109,7 @@ async def deliver_streamed(
         await writer.abandon()
         raise ContentFiltered() if end.finish_reason == "content_filter" else EmptyAnswer()
     note = TRUNCATED_NOTE if end.finish_reason == "length" else ""
+    await commit(writer.text, writer.message_ids[0] if writer.message_ids else None)
     ids = await writer.finish(note)
     return Delivery(writer.text[: len(writer.text) - len(note)], ids, usage, end.finish_reason)
 

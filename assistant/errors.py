@@ -17,6 +17,8 @@ class BotError(Exception):
     """A failure with a short, specific reply for the member."""
 
     user_message: str = GENERIC_FAILURE
+    # True when the member should not be told (e.g. a repeated slow-down); the log still is.
+    silent: bool = False
 
     def __init__(self, detail: str = "", *, user_message: str | None = None) -> None:
         super().__init__(detail or self.__class__.__name__)
@@ -168,3 +170,28 @@ class InvalidBudget(BotError):
     """A budget an admin tried to set is not a whole number in the allowed range."""
 
     user_message = "A budget must be a whole number of tokens from 0 (unlimited) upwards."
+
+
+class ChannelBusy(BotError):
+    """Too many questions are already waiting in this channel."""
+
+    user_message = "Too many questions are waiting in this channel right now. Please try again in a minute."
+
+
+class SlowDown(BotError):
+    """A member is asking faster than their cooldown allows."""
+
+    def __init__(self, retry_after_seconds: float, *, notify: bool = True) -> None:
+        super().__init__(f"member cooldown, retry in {retry_after_seconds:.1f} s")
+        seconds = max(1, round(retry_after_seconds))
+        self.user_message = (
+            f"You're asking faster than I can keep up: please wait {seconds} s before your next question."
+        )
+        # One reminder per cooldown is enough; a flood of refusals would flood the channel too.
+        self.silent = not notify
+
+
+class ShuttingDown(BotError):
+    """The bot is stopping and takes no new questions (or could not finish this one in time)."""
+
+    user_message = "I'm restarting right now, so I couldn't answer that. Please ask again in a minute."

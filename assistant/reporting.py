@@ -37,6 +37,8 @@ def describe_failure(error: BaseException) -> str:
 async def report_failure(message: discord.Message, error: BaseException) -> None:
     """Tell the author of `message` that answering it failed."""
     text = describe_failure(error)
+    if isinstance(error, BotError) and error.silent:
+        return
     try:
         await message.channel.send(
             text, reference=message.to_reference(fail_if_not_exists=False), allowed_mentions=NO_MENTIONS
@@ -48,6 +50,8 @@ async def report_failure(message: discord.Message, error: BaseException) -> None
 async def report_failure_in(channel: discord.abc.Messageable, error: BaseException) -> None:
     """Tell a channel (a conversation thread) that answering failed."""
     text = describe_failure(error)
+    if isinstance(error, BotError) and error.silent:
+        return
     try:
         await channel.send(text, allowed_mentions=NO_MENTIONS)
     except discord.HTTPException as exc:

@@ -66,20 +66,30 @@ class HistoryStore:
                     return kept[::-1]
                 before_id = rows[-1]["id"]
 
-    async def append_exchange(self, exchange: Exchange) -> None:
-        """Store a question and its answer in one transaction."""
+    async def append_exchange(self, exchange: Exchange) -> list[int]:
+        """Store a question and its answer in one transaction; return their row ids."""
         now = int(self._clock())
         rows = [
             (exchange.guild_id, exchange.channel_id, turn.role, turn.author_id, turn.author_name,
              turn.content, turn.tokens, turn.discord_message_id, now)
             for turn in (exchange.question, exchange.answer)
         ]  # fmt: skip
+        ids: list[int] = []
         async with self._database.transaction() as db:
-            await db.executemany(
-                "INSERT INTO history (guild_id, channel_id, role, author_id, author_name, content, tokens,"
-                " discord_message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            for row in rows:
+                cursor = await db.execute(
+                    "INSERT INTO history (guild_id, channel_id, role, author_id, author_name, content,"
+                    " tokens, discord_message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+                assert cursor.lastrowid is not None
+                ids.append(cursor.lastrowid)
+        return ids
+
+    async def remove(self, ids: list[int]) -> None:
+        """Delete the given turns (an exchange whose answer never reached Discord)."""
+        async with self._database.transaction() as db:
+            await db.executemany("DELETE FROM history WHERE id = ?", [(turn_id,) for turn_id in ids])
 
     async def forget(self, channel_id: int) -> int:
         """Delete the channel's history and return how many turns were forgotten."""

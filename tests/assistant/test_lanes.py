@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from assistant.errors import ChannelBusy
 from assistant.lanes import Lanes
 
 
@@ -87,3 +90,17 @@ async def test_a_cancelled_waiter_hands_the_turn_on() -> None:
     await asyncio.wait_for(asyncio.gather(hold, survivor), timeout=1)
     assert reached == ["survivor"]
     assert len(lanes) == 0
+
+
+async def test_a_full_group_refuses_new_places_until_one_leaves() -> None:
+    lanes = Lanes(group_limit=2)
+    first = lanes.join(("member", 1), group="channel")
+    lanes.join(("member", 2), group="channel")
+    with pytest.raises(ChannelBusy):
+        lanes.join(("member", 3), group="channel")
+    lanes.join(("member", 3), group="other channel")  # other groups are not affected
+    async with first:
+        pass
+    assert lanes.in_group("channel") == 1
+    lanes.join(("member", 3), group="channel")
+    assert lanes.in_group("channel") == 2
