@@ -171,11 +171,17 @@ class QuotaService:
         if reservation_id is None:
             refused = shortfall(standing)
             assert refused is not None
-            raise BudgetExhausted(
-                f"{refused.scope} budget used up ({refused.used_tokens} of {refused.limit_tokens} tokens)",
-                user_message=exhausted_message(refused, next_reset(now)),
-            )
+            raise refusal(refused, now)
         return Reservation(guild_id=guild_id, user_id=user_id, tokens=estimate_tokens, id=reservation_id)
+
+    async def ensure_available(self, guild_id: int | None, user_id: int) -> None:
+        """Raise BudgetExhausted now if a budget is already used up (before starting costly work)."""
+        now = self._clock()
+        standing = await self._store.standing(ledger_key(guild_id, user_id, now))
+        budgets = resolve_budgets(standing.budgets, self._defaults)
+        refused = find_shortfall(budgets, standing, in_a_server=guild_id is not None)
+        if refused is not None:
+            raise refusal(refused, now)
 
     async def settle(self, reservation: Reservation, usage: Usage) -> None:
         """Replace the reservation with the request's real (or estimated) usage."""
@@ -210,6 +216,14 @@ class QuotaService:
             guild_id, by, budgets.guild_tokens, budgets.user_tokens,
         )  # fmt: skip
         return budgets
+
+
+def refusal(shortfall: Shortfall, now: datetime) -> BudgetExhausted:
+    """Return the error that tells a member which budget is used up and when it resets."""
+    return BudgetExhausted(
+        f"{shortfall.scope} budget used up ({shortfall.used_tokens} of {shortfall.limit_tokens} tokens)",
+        user_message=exhausted_message(shortfall, next_reset(now)),
+    )
 
 
 def ledger_key(guild_id: int | None, user_id: int, moment: datetime) -> LedgerKey:

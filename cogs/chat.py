@@ -49,6 +49,8 @@ class Chat(commands.Cog):
         if refusal is not None:
             await interaction.response.send_message(refusal, ephemeral=True)
             return
+        # A spent budget is refused before anything is created (the answer re-checks atomically).
+        await self.bot.quotas.ensure_available(interaction.guild_id, interaction.user.id)
         await interaction.response.defer(thinking=True)
         thread = await self.open_thread(interaction, prompt)
         await interaction.followup.send(

@@ -144,6 +144,11 @@ class UsageStore:
             assert cursor.lastrowid is not None
             return cursor.lastrowid, standing
 
+    async def standing(self, key: LedgerKey) -> Standing:
+        """Return the budgets and the tokens used and held for a server and member on a day."""
+        async with self._database.reading() as db:
+            return await _standing(db, key)
+
     async def settle(self, reservation_id: int, tally: Tally, *, fallback: LedgerKey) -> None:
         """Replace a reservation by the tally, on the reservation's day (`fallback` if it is gone)."""
         async with self._database.transaction() as db:

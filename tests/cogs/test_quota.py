@@ -126,6 +126,12 @@ async def test_conversation_threads_and_streamed_answers_count_too(harness: Harn
     [refusal] = await harness.replies_to(follow_up, channel=thread)
     assert refusal["content"].startswith(f"{MEMBER_SPENT}: 1,000 of 1,000 tokens today.")
     assert len(harness.model.requests) == 1
+    # A new /chat with the budget spent is refused before any thread is created.
+    again = await slash(harness, "chat", harness.alice, prompt="another thread?")
+    assert text_of(again).startswith(MEMBER_SPENT)
+    assert again.ephemeral
+    assert len(harness.discord.threads_of(harness.channel)) == 1
+    assert len(harness.model.requests) == 1
 
 
 async def test_the_budget_resets_at_utc_midnight(harness: Harness) -> None:
