@@ -6,6 +6,8 @@ import re
 
 import discord
 
+from assistant.answering import Question
+
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
 _CHANNEL_MENTION = re.compile(r"<#(\d+)>")
@@ -39,6 +41,24 @@ def question_text(message: discord.Message, bot_id: int) -> str:
     text = _ROLE_MENTION.sub(role, text)
     text = _CHANNEL_MENTION.sub(channel, text)
     return text.strip()
+
+
+def is_conversation_message(message: discord.Message) -> bool:
+    """Return whether a message is something a person wrote (not a pin, join or thread notice)."""
+    return message.type in (discord.MessageType.default, discord.MessageType.reply)
+
+
+def question_from(message: discord.Message, text: str, *, shared_conversation: bool = False) -> Question:
+    """Return the question `message` asks, `text` being its cleaned-up words."""
+    return Question(
+        guild_id=message.guild.id if message.guild else None,
+        channel_id=message.channel.id,
+        author_id=message.author.id,
+        author_name=message.author.display_name,
+        text=text,
+        message_id=message.id,
+        shared_conversation=shared_conversation,
+    )
 
 
 def addresses_bot(message: discord.Message, bot_user: discord.abc.User) -> bool:

@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from assistant.answering import Question
-from assistant.questions import addresses_bot, question_text
+from assistant.questions import addresses_bot, is_conversation_message, question_from, question_text
 from assistant.replies import NO_MENTIONS, ChannelReply, MessageReply
 from assistant.reporting import report_failure, report_failure_in
 from assistant.threads import THREAD_AUTO_ARCHIVE_MINUTES, missing_permissions, thread_name
@@ -112,22 +112,14 @@ class Chat(commands.Cog):
         """Answer any person's message in a conversation thread, mention or not."""
         if message.author.bot or self.bot.threads.get(message.channel.id) is None:
             return
-        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+        if not is_conversation_message(message):
             return
         try:
             text = question_text(message, self.bot.user_id)
             if not text:
                 await self.answer_empty(message)
                 return
-            asked = Question(
-                guild_id=message.guild.id if message.guild else None,
-                channel_id=message.channel.id,
-                author_id=message.author.id,
-                author_name=message.author.display_name,
-                text=text,
-                message_id=message.id,
-                shared_conversation=True,
-            )
+            asked = question_from(message, text, shared_conversation=True)
             await self.bot.answerer.answer(asked, MessageReply(message))
         except Exception as exc:
             await report_failure(message, exc)

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from assistant.answering import Question
-from assistant.questions import addresses_bot, question_text
+from assistant.questions import addresses_bot, is_conversation_message, question_from, question_text
 from assistant.replies import NO_MENTIONS, MessageReply
 from assistant.reporting import report_failure
 
@@ -41,7 +40,7 @@ class Mentions(commands.Cog):
             if not text:
                 await message.reply(EMPTY_MENTION_HINT, allowed_mentions=NO_MENTIONS)
                 return
-            await self.bot.answerer.answer(self.question_for(message, text), MessageReply(message))
+            await self.bot.answerer.answer(question_from(message, text), MessageReply(message))
         except Exception as exc:
             await report_failure(message, exc)
 
@@ -49,24 +48,13 @@ class Mentions(commands.Cog):
         """Return whether the message is a person addressing the bot."""
         if message.author.bot or message.author.id == self.bot.user_id:
             return False
-        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+        if not is_conversation_message(message):
             return False
         if self.bot.threads.get(message.channel.id) is not None:
             return False  # a /chat thread: the Chat cog answers every message there, mentions included
         if message.guild is None:
             return True
         return addresses_bot(message, message.guild.me)
-
-    def question_for(self, message: discord.Message, text: str) -> Question:
-        """Return the question a message asks."""
-        return Question(
-            guild_id=message.guild.id if message.guild else None,
-            channel_id=message.channel.id,
-            author_id=message.author.id,
-            author_name=message.author.display_name,
-            text=text,
-            message_id=message.id,
-        )
 
 
 async def setup(bot: AssistantBot) -> None:
