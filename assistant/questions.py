@@ -11,6 +11,8 @@ from assistant.answering import Question
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
 _CHANNEL_MENTION = re.compile(r"<#(\d+)>")
+# How much of a replied-to message is quoted to the model as the question's context.
+REPLY_CONTEXT_MAX_CHARS = 500
 
 
 def question_text(message: discord.Message, bot_id: int) -> str:
@@ -43,19 +45,33 @@ def question_text(message: discord.Message, bot_id: int) -> str:
     return text.strip()
 
 
+def with_reply_context(message: discord.Message, text: str, bot_id: int) -> str:
+    """Prefix the question with the message it replies to, unless that is the bot's own answer."""
+    reference = message.reference
+    replied = reference.resolved if reference is not None else None
+    if not isinstance(replied, discord.Message) or replied.author.id == bot_id or not replied.content:
+        return text
+    quoted = " ".join(replied.content.split())
+    if len(quoted) > REPLY_CONTEXT_MAX_CHARS:
+        quoted = quoted[: REPLY_CONTEXT_MAX_CHARS - 1] + "…"
+    return f'[replying to {replied.author.display_name}: "{quoted}"]\n{text}'
+
+
 def is_conversation_message(message: discord.Message) -> bool:
     """Return whether a message is something a person wrote (not a pin, join or thread notice)."""
     return message.type in (discord.MessageType.default, discord.MessageType.reply)
 
 
-def question_from(message: discord.Message, text: str, *, shared_conversation: bool = False) -> Question:
+def question_from(
+    message: discord.Message, text: str, *, bot_id: int, shared_conversation: bool = False
+) -> Question:
     """Return the question `message` asks, `text` being its cleaned-up words."""
     return Question(
         guild_id=message.guild.id if message.guild else None,
         channel_id=message.channel.id,
         author_id=message.author.id,
         author_name=message.author.display_name,
-        text=text,
+        text=with_reply_context(message, text, bot_id),
         message_id=message.id,
         shared_conversation=shared_conversation,
     )

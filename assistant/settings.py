@@ -80,7 +80,7 @@ class Settings:
         return cls(
             discord_token=Secret(reader.required("DISCORD_TOKEN", "the bot token from the Developer Portal")),
             evolink_api_key=Secret(reader.required("EVOLINK_API_KEY", "your EvoLink API key")),
-            evolink_base_url=reader.get("EVOLINK_BASE_URL", DEFAULT_BASE_URL, _http_url).rstrip("/"),
+            evolink_base_url=reader.get("EVOLINK_BASE_URL", DEFAULT_BASE_URL, _base_url),
             evolink_model=reader.get("EVOLINK_MODEL", DEFAULT_MODEL, _non_empty),
             database_path=reader.get("DATABASE_URL", DEFAULT_DATABASE_URL, parse_database_url),
             system_prompt=reader.get("SYSTEM_PROMPT", DEFAULT_SYSTEM_PROMPT, _non_empty),
@@ -139,6 +139,12 @@ def _http_url(value: str) -> str:
     if not value.startswith(("http://", "https://")) or len(value.split("://", 1)[1]) == 0:
         raise ValueError(f"expected an http(s):// URL, got {value!r}")
     return value
+
+
+def _base_url(value: str) -> str:
+    # A common slip is pasting the whole endpoint; the client adds /chat/completions itself.
+    base = _http_url(value).rstrip("/")
+    return base.removesuffix("/chat/completions")
 
 
 def _optional_url(value: str) -> str | None:

@@ -119,7 +119,7 @@ class Chat(commands.Cog):
             if not text:
                 await self.answer_empty(message)
                 return
-            asked = question_from(message, text, shared_conversation=True)
+            asked = question_from(message, text, bot_id=self.bot.user_id, shared_conversation=True)
             await self.bot.answerer.answer(asked, MessageReply(message))
         except Exception as exc:
             await report_failure(message, exc)

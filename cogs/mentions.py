@@ -40,7 +40,9 @@ class Mentions(commands.Cog):
             if not text:
                 await message.reply(EMPTY_MENTION_HINT, allowed_mentions=NO_MENTIONS)
                 return
-            await self.bot.answerer.answer(question_from(message, text), MessageReply(message))
+            await self.bot.answerer.answer(
+                question_from(message, text, bot_id=self.bot.user_id), MessageReply(message)
+            )
         except Exception as exc:
             await report_failure(message, exc)
 

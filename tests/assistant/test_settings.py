@@ -82,6 +82,11 @@ def test_secrets_never_show_in_repr_or_format() -> None:
     assert settings.evolink_api_key.reveal() == "sk-secret-value"
 
 
+def test_a_pasted_endpoint_becomes_its_base_url() -> None:
+    settings = Settings.from_env(REQUIRED | {"EVOLINK_BASE_URL": "https://api.evolink.ai/v1/chat/completions"})
+    assert settings.evolink_base_url == "https://api.evolink.ai/v1"
+
+
 def test_database_url_forms() -> None:
     assert parse_database_url("sqlite:///data/bot.db") == Path("data/bot.db")
     assert parse_database_url("sqlite:////tmp/x.db") == Path("/tmp/x.db")

@@ -165,3 +165,19 @@ async def test_a_question_over_the_context_budget_is_refused_clearly(harness: Ha
     [reply] = await harness.replies_to(asked)
     assert "too long" in reply["content"]
     assert harness.model.requests == []
+
+
+async def test_a_mention_replying_to_someone_carries_their_message_as_context(harness: Harness) -> None:
+    original = await harness.discord.user_says(
+        harness.channel, harness.bob, "The mitochondria is the powerhouse."
+    )
+    asked = await harness.discord.user_says(
+        harness.channel,
+        harness.alice,
+        f"<@{harness.discord.bot_user.id}> is this right?",
+        reply_to=int(original["id"]),
+    )
+    await harness.replies_to(asked)
+    assert harness.model.requests[0].messages[-1]["content"] == (
+        'alice: [replying to bob: "The mitochondria is the powerhouse."]\nis this right?'
+    )
