@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
@@ -11,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from assistant.completions import DEFAULT_RETRY, RetryPolicy
 from assistant.settings import Secret, Settings
 from bot import AssistantBot, utc_now
+from tests.audit import audit
 from tests.fakes.completions import FakeCompletions
 from tests.fakes.discord import (
     DEFAULT_MEMBER_PERMISSIONS,
@@ -40,6 +43,8 @@ class Harness:
     admin: FakeUser
     bot: AssistantBot | None = None
     task: asyncio.Task[None] | None = None
+    # The completions retry policy every start_bot uses unless told otherwise (tests/faults: a fast one).
+    retry: RetryPolicy = DEFAULT_RETRY
 
     async def start_bot(
         self,
@@ -47,6 +52,7 @@ class Harness:
         message_content: bool = True,
         clock: Callable[[], datetime] = utc_now,
         edit_interval_seconds: float = 0.05,
+        retry: RetryPolicy | None = None,
         **overrides: Any,
     ) -> AssistantBot:
         """Start the bot (again) against the same fakes and database, and wait until it is ready."""
@@ -57,6 +63,7 @@ class Harness:
             message_content=message_content,
             clock=clock,
             edit_interval_seconds=edit_interval_seconds,
+            retry=retry or self.retry,
         )
         self.bot, self.task = bot, asyncio.create_task(bot.start(settings.discord_token.reveal()))
         ready = asyncio.create_task(bot.wait_until_ready())
@@ -106,8 +113,15 @@ class Harness:
 
 
 @pytest.fixture
-async def fakes(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[FakeDiscord, FakeCompletions]]:
-    """Start the two fakes and point discord.py at the fake Discord."""
+async def fakes(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> AsyncIterator[tuple[FakeDiscord, FakeCompletions]]:
+    """Start the two fakes and point discord.py at the fake Discord; audit the traffic afterwards.
+
+    Every log record of the test (discord.py's and aiohttp's included) is captured at DEBUG, and at
+    teardown :func:`tests.audit.audit` checks that no secret leaked and no send or edit parsed mentions.
+    """
+    caplog.set_level(logging.DEBUG)
     discord_fake = FakeDiscord()
     model = FakeCompletions(api_key=API_KEY)
     await discord_fake.start()
@@ -116,10 +130,29 @@ async def fakes(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[FakeDisc
     yield discord_fake, model
     await model.close()
     await discord_fake.close()
+    records = [*caplog.get_records("setup"), *caplog.get_records("call"), *caplog.records]
+    audit(discord_fake, records, secrets=(API_KEY, discord_fake.token))
 
 
 @pytest.fixture
-async def harness(fakes: tuple[FakeDiscord, FakeCompletions], tmp_path: Path) -> AsyncIterator[Harness]:
+def retry_policy() -> RetryPolicy:
+    """The completions retry policy of the harness's bot (tests/faults overrides it with a fast one)."""
+    return DEFAULT_RETRY
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Settings the harness's bot starts with, over `test_settings` (a folder's conftest may override)."""
+    return {}
+
+
+@pytest.fixture
+async def harness(
+    fakes: tuple[FakeDiscord, FakeCompletions],
+    tmp_path: Path,
+    retry_policy: RetryPolicy,
+    settings_overrides: dict[str, Any],
+) -> AsyncIterator[Harness]:
     """A ready bot in a server with a #general channel and three members."""
     discord_fake, model = fakes
     guild = discord_fake.add_guild("Test Server")
@@ -127,12 +160,13 @@ async def harness(fakes: tuple[FakeDiscord, FakeCompletions], tmp_path: Path) ->
     h = Harness(
         discord=discord_fake,
         model=model,
-        settings=test_settings(discord_fake, model, tmp_path, dev_guild_id=guild.id),
+        settings=test_settings(discord_fake, model, tmp_path, dev_guild_id=guild.id, **settings_overrides),
         guild=guild,
         channel=channel,
         alice=discord_fake.add_member(guild, "alice"),
         bob=discord_fake.add_member(guild, "bob"),
         admin=discord_fake.add_member(guild, "admin", permissions=DEFAULT_MEMBER_PERMISSIONS | MANAGE_GUILD),
+        retry=retry_policy,
     )
     await h.start_bot()
     yield h
