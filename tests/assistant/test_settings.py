@@ -83,7 +83,9 @@ def test_secrets_never_show_in_repr_or_format() -> None:
 
 
 def test_a_pasted_endpoint_becomes_its_base_url() -> None:
-    settings = Settings.from_env(REQUIRED | {"EVOLINK_BASE_URL": "https://api.evolink.ai/v1/chat/completions"})
+    settings = Settings.from_env(
+        REQUIRED | {"EVOLINK_BASE_URL": "https://api.evolink.ai/v1/chat/completions"}
+    )
     assert settings.evolink_base_url == "https://api.evolink.ai/v1"
 
 
