@@ -1,4 +1,5 @@
-# Two commands: `make run` and `make test`, plus `make check` (the preflight, optional).
+# Two commands: `make run` and `make test`, plus `make check` (the preflight, optional) and
+# `make bench` (the benchmarks, ~6 min; `make bench QUICK=1` stops the history at 10^6 turns).
 # Each builds the virtualenv in .venv when needed.
 PYTHON ?= python3
 VENV := .venv
@@ -31,3 +32,6 @@ lint: $(VENV)/.dev
 
 test: lint
 	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.dev
+	$(BIN)/python -m bench $(if $(QUICK),--quick)

@@ -1,4 +1,13 @@
-"""Context building: the system prompt, the newest history that fits the budget, the new question."""
+"""Context building: the system prompt, the channel's history window, the new question.
+
+The window is cache-friendly. Providers serve the part of a prompt that repeats an earlier prompt's
+beginning from their prompt cache (cheaper, faster). A sliding window, dropping the oldest turn
+whenever a new one arrives, changes the prompt right after the system prompt on every question, so
+nothing past it is ever cached. Instead, once the history outgrows the budget, the window drops a
+whole block of old turns (half the budget by default) and then keeps its start while it grows back:
+every question until the next drop repeats the previous prompt and adds to its end. The start is
+computed from stored running totals (:mod:`storage.history`), so it survives restarts.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +18,13 @@ from assistant.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
 from storage.history import HistoryStore, Turn
 
 ChatMessage = dict[str, str]
+
+# Share of CONTEXT_TOKENS dropped at once when the history outgrows it: larger drops mean fewer
+# cache misses and smaller prompts, smaller drops keep more history. The window then holds
+# between half and all of the budget.
+WINDOW_BLOCK_FRACTION = 0.5
+# A block of one token: the window slides turn by turn (the old behaviour, kept for comparison).
+SLIDING_WINDOW_TOKENS = 1
 
 
 def label_user_turn(author_name: str, text: str) -> str:
@@ -28,10 +44,22 @@ class Context:
 class ContextBuilder:
     """Builds the messages sent with each question from a channel's stored history."""
 
-    def __init__(self, history: HistoryStore, *, system_prompt: str, budget_tokens: int) -> None:
+    def __init__(
+        self,
+        history: HistoryStore,
+        *,
+        system_prompt: str,
+        budget_tokens: int,
+        block_tokens: int | None = None,
+    ) -> None:
         self._history = history
         self._system_prompt = system_prompt
+        # Estimated once: the persona is the same for every question.
+        self._system_tokens = estimate_message_tokens(system_prompt)
         self._budget_tokens = budget_tokens
+        if block_tokens is None:
+            block_tokens = round(budget_tokens * WINDOW_BLOCK_FRACTION)
+        self._block_tokens = max(SLIDING_WINDOW_TOKENS, block_tokens)
 
     async def build(self, channel_id: int, question: str) -> Context:
         """Return the context for `question` (already labelled) asked in `channel_id`.
@@ -42,16 +70,15 @@ class ContextBuilder:
         question_tokens = estimate_message_tokens(question)
         if question_tokens > self._budget_tokens:
             raise QuestionTooLong(question_tokens, self._budget_tokens)
-        turns = await self._history.newest(channel_id, budget_tokens=self._budget_tokens - question_tokens)
+        turns = await self._history.window(
+            channel_id, budget_tokens=self._budget_tokens - question_tokens, block_tokens=self._block_tokens
+        )
         turns = drop_orphaned_answer(turns)
         messages: list[ChatMessage] = [{"role": "system", "content": self._system_prompt}]
         messages.extend({"role": turn.role, "content": render_turn(turn)} for turn in turns)
         messages.append({"role": "user", "content": question})
         prompt_tokens = (
-            estimate_message_tokens(self._system_prompt)
-            + sum(turn.tokens for turn in turns)
-            + question_tokens
-            + REPLY_PRIMING_TOKENS
+            self._system_tokens + sum(turn.tokens for turn in turns) + question_tokens + REPLY_PRIMING_TOKENS
         )
         return Context(messages=messages, prompt_tokens=prompt_tokens, history_turns=len(turns))
 

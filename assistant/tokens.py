@@ -9,8 +9,6 @@ the service's reported `usage` is what quotas finally count.
 
 from __future__ import annotations
 
-import math
-
 # Role, name and delimiter tokens the chat format adds around each message.
 MESSAGE_OVERHEAD_TOKENS = 4
 # Priming tokens the service adds for the assistant's reply.
@@ -19,8 +17,12 @@ REPLY_PRIMING_TOKENS = 3
 
 def estimate_text_tokens(text: str) -> int:
     """Estimate the tokens of a piece of text."""
-    ascii_chars = sum(1 for char in text if char.isascii())
-    return math.ceil(ascii_chars / 4) + (len(text) - ascii_chars)
+    # Counted at C speed, not character by character: every answer is estimated on the event
+    # loop before it is posted, and answers run to thousands of characters.
+    if text.isascii():
+        return -(-len(text) // 4)
+    ascii_chars = len(text.encode("ascii", "ignore"))  # the other characters are dropped
+    return -(-ascii_chars // 4) + (len(text) - ascii_chars)
 
 
 def estimate_message_tokens(content: str) -> int:

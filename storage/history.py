@@ -1,8 +1,13 @@
-"""Per-channel conversation history: the turns the bot sends back to the model as context."""
+"""Per-channel conversation history: the turns the bot sends back to the model as context.
+
+Each stored turn carries its channel's running token total (`running_tokens`, this turn included).
+A context window starts at a block boundary of that total (:func:`window_boundary`), so the
+window is a pure function of the stored rows: it stays the same from one question to the next
+until the history outgrows it, and a restart does not move it.
+"""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,8 +16,34 @@ from typing import Literal
 from storage.database import Database
 
 Role = Literal["user", "assistant"]
-# Rows read per query while walking back through a channel's history; a typical context fits in one.
-PAGE_ROWS = 64
+# The context window in one statement (one trip to the database thread): the turns that end
+# after the window's boundary (:func:`window_boundary`, the same arithmetic), newest first, as a
+# range of the (channel_id, running_tokens) index. The channel's total is its newest turn's.
+_WINDOW = """
+SELECT role, content, tokens, running_tokens, author_name, author_id, discord_message_id
+FROM history
+WHERE channel_id = :channel AND running_tokens > (
+    SELECT CASE WHEN total <= :budget THEN 0 ELSE (total - :budget + :block - 1) / :block * :block END
+    FROM (SELECT running_tokens AS total FROM history WHERE channel_id = :channel ORDER BY id DESC LIMIT 1)
+)
+ORDER BY running_tokens DESC, id DESC
+"""
+# The question then the answer, each with the channel's running total after it, in one statement
+# (one trip to the database thread, atomic without a transaction).
+_APPEND_EXCHANGE = """
+WITH last(running) AS (
+    SELECT COALESCE(
+        (SELECT running_tokens FROM history WHERE channel_id = :channel ORDER BY id DESC LIMIT 1), 0)
+)
+INSERT INTO history (guild_id, channel_id, role, author_id, author_name, content, tokens,
+                     discord_message_id, created_at, running_tokens)
+SELECT :guild, :channel, :q_role, :q_author, :q_name, :q_content, :q_tokens, :q_message, :now,
+       running + :q_tokens FROM last
+UNION ALL
+SELECT :guild, :channel, :a_role, :a_author, :a_name, :a_content, :a_tokens, :a_message, :now,
+       running + :q_tokens + :a_tokens FROM last
+RETURNING id
+"""
 
 
 @dataclass(frozen=True)
@@ -46,45 +77,47 @@ class HistoryStore:
 
     async def newest(self, channel_id: int, *, budget_tokens: int) -> list[Turn]:
         """Return the channel's newest turns whose tokens add up to at most `budget_tokens`, oldest first."""
+        return await self.window(channel_id, budget_tokens=budget_tokens, block_tokens=1)
+
+    async def window(self, channel_id: int, *, budget_tokens: int, block_tokens: int) -> list[Turn]:
+        """Return the channel's context window within `budget_tokens`, oldest first.
+
+        The window is every turn that starts at or after :func:`window_boundary` of the channel's
+        total. One statement reads it as a range of the channel's running-total index: the turns
+        it returns and at most one more, however long the history is.
+        """
+        if block_tokens > budget_tokens:
+            # A question took most of the budget: a whole block would leave little or nothing, so
+            # this once the window slides, keeping the newest turns that fit.
+            block_tokens = 1
+        values = {"channel": channel_id, "budget": budget_tokens, "block": block_tokens}
+        async with self._database.locked() as db:
+            rows = await db.execute_fetchall(_WINDOW, values)
         kept: list[Turn] = []
         spent = 0
-        before_id: int | None = None
-        async with self._database.reading() as db:
-            while True:
-                cursor = await db.execute(
-                    "SELECT id, role, content, tokens, author_name, author_id, discord_message_id"
-                    " FROM history WHERE channel_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
-                    (channel_id, before_id if before_id is not None else 2**63 - 1, PAGE_ROWS),
-                )
-                rows = list(await cursor.fetchall())
-                for row in rows:
-                    if spent + row["tokens"] > budget_tokens:
-                        return kept[::-1]
-                    spent += row["tokens"]
-                    kept.append(_turn(row))
-                if len(rows) < PAGE_ROWS:
-                    return kept[::-1]
-                before_id = rows[-1]["id"]
+        boundary: int | None = None
+        for role, content, tokens, running, author_name, author_id, message_id in rows:  # newest first
+            if boundary is None:  # the newest turn's running total is the channel's total
+                boundary = window_boundary(running, budget_tokens, block_tokens)
+            # The budget check also holds the line if running totals have gaps (removed turns).
+            if running - tokens < boundary or spent + tokens > budget_tokens:
+                break
+            spent += tokens
+            kept.append(Turn(role, content, tokens, author_name, author_id, message_id))
+        return kept[::-1]
 
     async def append_exchange(self, exchange: Exchange) -> list[int]:
-        """Store a question and its answer in one transaction; return their row ids."""
-        now = int(self._clock())
-        rows = [
-            (exchange.guild_id, exchange.channel_id, turn.role, turn.author_id, turn.author_name,
-             turn.content, turn.tokens, turn.discord_message_id, now)
-            for turn in (exchange.question, exchange.answer)
-        ]  # fmt: skip
-        ids: list[int] = []
-        async with self._database.transaction() as db:
-            for row in rows:
-                cursor = await db.execute(
-                    "INSERT INTO history (guild_id, channel_id, role, author_id, author_name, content,"
-                    " tokens, discord_message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    row,
-                )
-                assert cursor.lastrowid is not None
-                ids.append(cursor.lastrowid)
-        return ids
+        """Store a question and its answer (one statement: both or neither); return their row ids."""
+        values = {
+            "guild": exchange.guild_id,
+            "channel": exchange.channel_id,
+            "now": int(self._clock()),
+            **_turn_values("q", exchange.question),
+            **_turn_values("a", exchange.answer),
+        }
+        async with self._database.locked() as db:
+            rows = await db.execute_fetchall(_APPEND_EXCHANGE, values)
+        return sorted(row[0] for row in rows)
 
     async def remove(self, ids: list[int]) -> None:
         """Delete the given turns (an exchange whose answer never reached Discord)."""
@@ -105,12 +138,26 @@ class HistoryStore:
         return int(row[0]) if row else 0
 
 
-def _turn(row: sqlite3.Row) -> Turn:
-    return Turn(
-        role=row["role"],
-        content=row["content"],
-        tokens=row["tokens"],
-        author_name=row["author_name"],
-        author_id=row["author_id"],
-        discord_message_id=row["discord_message_id"],
-    )
+def window_boundary(total_tokens: int, budget_tokens: int, block_tokens: int) -> int:
+    """Return where a channel's context window starts, in its running token total.
+
+    The smallest multiple of `block_tokens` that leaves at most `budget_tokens` after it: as the
+    history grows, the start stays put until the window overflows, then jumps a whole block, so
+    consecutive prompts share their prefix. A block of 1 token is a plain sliding window.
+    """
+    overflow = total_tokens - budget_tokens
+    if overflow <= 0:
+        return 0
+    return -(-overflow // block_tokens) * block_tokens
+
+
+def _turn_values(prefix: str, turn: Turn) -> dict[str, object]:
+    """Return a turn's columns as named parameters of :data:`_APPEND_EXCHANGE`."""
+    return {
+        f"{prefix}_role": turn.role,
+        f"{prefix}_author": turn.author_id,
+        f"{prefix}_name": turn.author_name,
+        f"{prefix}_content": turn.content,
+        f"{prefix}_tokens": turn.tokens,
+        f"{prefix}_message": turn.discord_message_id,
+    }

@@ -204,22 +204,25 @@ class UsageStore:
 
 
 async def _standing(db: aiosqlite.Connection, key: LedgerKey) -> Standing:
-    """Read what the server and the member have recorded and hold on the key's day."""
-    cursor = await db.execute(
+    """Read the server's budgets and what it and the member have recorded and hold on the key's day.
+
+    One statement: it runs before every model call, and each statement is a trip to the database thread.
+    """
+    rows = await db.execute_fetchall(
         "SELECT"
         " (SELECT COALESCE(SUM(total_tokens), 0) FROM usage_daily WHERE guild_id = :g AND day = :d),"
         " (SELECT COALESCE(SUM(tokens), 0) FROM usage_reservations WHERE guild_id = :g AND day = :d),"
         " (SELECT COALESCE(SUM(total_tokens), 0) FROM usage_daily"
         "   WHERE guild_id = :g AND day = :d AND user_id = :u),"
         " (SELECT COALESCE(SUM(tokens), 0) FROM usage_reservations"
-        "   WHERE guild_id = :g AND day = :d AND user_id = :u)",
+        "   WHERE guild_id = :g AND day = :d AND user_id = :u),"
+        " (SELECT daily_tokens FROM guild_budgets WHERE guild_id = :g),"
+        " (SELECT user_daily_tokens FROM guild_budgets WHERE guild_id = :g)",
         {"g": key.guild_id, "d": key.day.isoformat(), "u": key.user_id},
     )
-    row = await cursor.fetchone()
-    assert row is not None
-    guild_recorded, guild_held, user_recorded, user_held = (int(value) for value in row)
+    [(guild_recorded, guild_held, user_recorded, user_held, daily_tokens, user_daily_tokens)] = rows
     return Standing(
-        budgets=await _budgets(db, key.guild_id),
+        budgets=StoredBudgets(daily_tokens, user_daily_tokens),
         guild_tokens=guild_recorded + guild_held,
         guild_held_tokens=guild_held,
         user_tokens=user_recorded + user_held,
@@ -237,13 +240,12 @@ async def _budgets(db: aiosqlite.Connection, guild_id: int) -> StoredBudgets:
 
 async def _take_reservation(db: aiosqlite.Connection, reservation_id: int) -> LedgerKey | None:
     """Delete a reservation and return whose day it held, or None when it was already gone."""
-    cursor = await db.execute(
+    rows = await db.execute_fetchall(
         "DELETE FROM usage_reservations WHERE id = ? RETURNING guild_id, user_id, day", (reservation_id,)
     )
-    row = await cursor.fetchone()
-    if row is None:
-        return None
-    return LedgerKey(row["guild_id"], row["user_id"], date.fromisoformat(row["day"]))
+    for row in rows:
+        return LedgerKey(row["guild_id"], row["user_id"], date.fromisoformat(row["day"]))
+    return None
 
 
 async def _add(db: aiosqlite.Connection, key: LedgerKey, tally: Tally) -> None:

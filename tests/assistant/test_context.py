@@ -1,15 +1,26 @@
-"""Context building: system prompt, labelled history within CONTEXT_TOKENS, the question last."""
+"""Context building: system prompt, labelled history within CONTEXT_TOKENS, the question last.
+
+History windows keep the prompt's prefix (so the provider's prompt cache) from question to question.
+"""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from assistant.context import ContextBuilder, drop_orphaned_answer, label_user_turn
+from assistant.context import (
+    SLIDING_WINDOW_TOKENS,
+    ChatMessage,
+    Context,
+    ContextBuilder,
+    drop_orphaned_answer,
+    label_user_turn,
+)
 from assistant.errors import QuestionTooLong
-from assistant.tokens import estimate_message_tokens
+from assistant.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
 from storage.database import Database
 from storage.history import Exchange, HistoryStore, Turn
 
@@ -74,3 +85,83 @@ async def test_a_question_over_the_budget_is_refused_not_cut(history: HistorySto
 def test_a_leading_answer_is_dropped() -> None:
     turns = [Turn("assistant", "a", 1), Turn("user", "q", 1), Turn("assistant", "b", 1)]
     assert drop_orphaned_answer(turns) == turns[1:]
+
+
+# -- cache-friendly windows ---------------------------------------------------------------------
+
+
+def history_part(context: Context) -> list[ChatMessage]:
+    """Return the history messages of a context (without the system prompt and the question)."""
+    return context.messages[1:-1]
+
+
+async def converse(history: HistoryStore, builder: ContextBuilder, exchanges: int) -> list[Context]:
+    """Ask `exchanges` questions of about 100 tokens each way; return the context of each."""
+    contexts = []
+    for n in range(exchanges):
+        question = f"question {n} " + "q" * 380
+        contexts.append(await builder.build(5, label_user_turn("Ann", question)))
+        await remember(history, "Ann", question, f"answer {n} " + "a" * 380)
+    return contexts
+
+
+async def test_a_full_window_keeps_its_start_until_it_overflows_then_drops_a_block(
+    history: HistoryStore,
+) -> None:
+    builder = ContextBuilder(history, system_prompt="S", budget_tokens=2_000, block_tokens=1_000)
+    contexts = await converse(history, builder, 60)
+    starts = [history_part(c)[0]["content"] if history_part(c) else None for c in contexts]
+    moves = sum(1 for a, b in itertools.pairwise(starts) if a != b)
+    # ~210 tokens per exchange, 1,000-token blocks: the start moves about every 5 exchanges,
+    # not on every one of the ~50 questions after the window first filled up.
+    assert 8 <= moves <= 14
+    for before, after in itertools.pairwise(contexts):
+        if history_part(before)[:1] == history_part(after)[:1]:
+            # Same start: the earlier prompt, its question included, begins the later one.
+            assert after.messages[: len(before.messages)] == before.messages
+        assert after.prompt_tokens <= 2_000 + estimate_message_tokens("S") + REPLY_PRIMING_TOKENS
+    for context in contexts[10:]:  # once the history outgrew the budget
+        # After a drop the window still holds at least the budget less a block and an exchange.
+        assert sum(estimate_message_tokens(m["content"]) for m in context.messages[1:]) >= 2_000 - 1_000 - 220
+
+
+async def test_a_question_taking_most_of_the_budget_still_gets_the_newest_turns_that_fit(
+    history: HistoryStore,
+) -> None:
+    builder = ContextBuilder(history, system_prompt="S", budget_tokens=2_000, block_tokens=1_000)
+    await converse(history, builder, 20)
+    long_question = label_user_turn("Ann", "q" * 6_000)  # 1,500 tokens: 500 left for history
+    context = await builder.build(5, long_question)
+    assert context.history_turns > 0
+    assert history_part(context)[-1]["content"].startswith("answer 19")
+    assert sum(estimate_message_tokens(m["content"]) for m in context.messages[1:]) <= 2_000
+
+
+async def test_a_sliding_window_moves_its_start_on_every_question_once_full(history: HistoryStore) -> None:
+    builder = ContextBuilder(
+        history, system_prompt="S", budget_tokens=2_000, block_tokens=SLIDING_WINDOW_TOKENS
+    )
+    contexts = await converse(history, builder, 30)
+    starts = [history_part(c)[0]["content"] for c in contexts[12:]]
+    assert all(a != b for a, b in itertools.pairwise(starts))
+
+
+async def test_the_window_is_the_same_after_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    database = await Database.open(path)
+    store = HistoryStore(database)
+    builder = ContextBuilder(store, system_prompt="S", budget_tokens=2_000)
+    await converse(store, builder, 23)  # the window has dropped blocks and grown back since
+    before = await builder.build(5, "Ann: next")
+    sliding = ContextBuilder(
+        store, system_prompt="S", budget_tokens=2_000, block_tokens=SLIDING_WINDOW_TOKENS
+    )
+    # The window is not simply "the newest that fit": it remembers where the last drop left it.
+    assert history_part(await sliding.build(5, "Ann: next"))[0] != history_part(before)[0]
+    await database.close()
+    reopened = await Database.open(path)
+    try:
+        rebuilt = ContextBuilder(HistoryStore(reopened), system_prompt="S", budget_tokens=2_000)
+        assert (await rebuilt.build(5, "Ann: next")).messages == before.messages
+    finally:
+        await reopened.close()

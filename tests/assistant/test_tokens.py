@@ -26,3 +26,9 @@ def test_a_message_adds_its_framing() -> None:
 @given(st.text(), st.text())
 def test_estimates_never_shrink_when_text_grows(a: str, b: str) -> None:
     assert estimate_text_tokens(a + b) >= max(estimate_text_tokens(a), estimate_text_tokens(b))
+
+
+@given(st.text())
+def test_the_fast_count_is_the_per_character_rule(text: str) -> None:
+    ascii_chars = sum(1 for char in text if char.isascii())
+    assert estimate_text_tokens(text) == -(-ascii_chars // 4) + (len(text) - ascii_chars)

@@ -3,7 +3,10 @@
 It enforces what the real service checks (bearer auth, a known model, non-empty messages with known
 roles and string content, `stream_options` only with `stream`) and answers with the scripted
 :class:`Reply` objects, in order, then with :attr:`FakeCompletions.default`. Every chat request is
-recorded, valid or not; requests refused by validation do not use up a scripted reply.
+recorded, valid or not, with when it arrived and when its answer started and ended (the event loop's
+clock, for benchmarks); requests refused by validation do not use up a scripted reply. With
+``prompt_cache=True``, "auto" usage reports the estimated prompt tokens and the part a provider's
+prompt cache would serve (:mod:`tests.fakes.prompt_cache`).
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from .completions_rules import auto_usage, body_problem, error_response
+from .prompt_cache import PromptCache
+
 MODEL_ID = "gpt-5.2"
-ROLES = frozenset({"system", "user", "assistant", "developer"})
 KEEP_ALIVE_EVERY_CHUNKS = 3
 
 
@@ -58,6 +63,11 @@ class RecordedCompletionRequest:
     headers: Mapping[str, str]  # case-insensitive
     time: float  # the event loop's clock
     path: str = "/v1/chat/completions"
+    started_at: float | None = None  # the answer's first byte, after any scripted delay
+    first_content_at: float | None = None  # streams: the first content chunk
+    finished_at: float | None = None  # the answer's last byte
+    # (prompt tokens, cached tokens) when the server models a prompt cache
+    cache_figures: tuple[int, int] | None = None
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -86,11 +96,18 @@ class FakeCompletions:
     """The fake service; ``async with FakeCompletions() as fake`` starts and closes it."""
 
     def __init__(
-        self, *, api_key: str = "test-key", model: str = MODEL_ID, models_route: bool = True
+        self,
+        *,
+        api_key: str = "test-key",
+        model: str = MODEL_ID,
+        models_route: bool = True,
+        prompt_cache: bool = False,
     ) -> None:
         self.api_key = api_key
         self.model = model
         self.models_route = models_route  # False: no GET /v1/models (404), as some compatible services
+        # Off by default: "auto" usage then keeps its plain chars / 4 prompt count and 0 cached.
+        self.prompt_cache = PromptCache() if prompt_cache else None
         self.base_url = ""  # "http://127.0.0.1:{port}/v1" once started
         self.requests: list[RecordedCompletionRequest] = []
         self.default: Callable[[RecordedCompletionRequest], Reply] = numbered_reply
@@ -147,13 +164,18 @@ class FakeCompletions:
         headers = {"x-request-id": f"req-fake-{recorded.number}"}
         if (refusal := self._auth_refusal(request, headers)) is not None:
             return refusal
-        if (problem := _body_problem(body, self.model)) is not None:
+        if (problem := body_problem(body, self.model)) is not None:
             status, code, message = problem
-            return _error_response(status, code, message, "invalid_request_error", headers)
+            return error_response(status, code, message, "invalid_request_error", headers)
+        if self.prompt_cache is not None:
+            recorded.cache_figures = self.prompt_cache.serve(recorded.messages)
         reply = self._queue.popleft() if self._queue else self.default(recorded)
         if not await self._hold(reply):
-            return _error_response(503, None, "the fake server is shutting down", "server_error", headers)
-        return await self._answer(request, recorded, reply, {**headers, **reply.headers})
+            return error_response(503, None, "the fake server is shutting down", "server_error", headers)
+        recorded.started_at = asyncio.get_running_loop().time()
+        response = await self._answer(request, recorded, reply, {**headers, **reply.headers})
+        recorded.finished_at = asyncio.get_running_loop().time()
+        return response
 
     async def _models(self, request: web.Request) -> web.StreamResponse:
         if (refusal := self._auth_refusal(request, {})) is not None:
@@ -169,7 +191,7 @@ class FakeCompletions:
             return None
         # Like OpenAI, name the key that was sent: the client must keep it out of its errors and logs.
         message = f"Incorrect API key provided: {given.removeprefix('Bearer ')}"
-        return _error_response(401, "invalid_api_key", message, "invalid_request_error", headers)
+        return error_response(401, "invalid_api_key", message, "invalid_request_error", headers)
 
     async def _hold(self, reply: Reply) -> bool:
         """Wait for the reply's release, hang or delay; False when the server closes first."""
@@ -194,7 +216,7 @@ class FakeCompletions:
             return await _raw_answer(request, recorded, reply, headers)
         if reply.status != 200:
             message = reply.error_message or HTTPStatus(reply.status).phrase
-            return _error_response(reply.status, reply.error_code, message, reply.error_type, headers)
+            return error_response(reply.status, reply.error_code, message, reply.error_type, headers)
         if recorded.stream:
             return await _stream_answer(request, recorded, reply, headers)
         answer: dict[str, Any] = {"role": "assistant", "content": reply.text, "refusal": None}
@@ -226,6 +248,8 @@ async def _stream_answer(
     cut, error_at = reply.cut_after_chunks, reply.stream_error_after_chunks
     stop = min(n for n in (cut, error_at, len(pieces)) if n is not None)
     for number, piece in enumerate(pieces[:stop], start=1):
+        if recorded.first_content_at is None:
+            recorded.first_content_at = asyncio.get_running_loop().time()
         await send(chunk({"content": piece}))
         if number % KEEP_ALIVE_EVERY_CHUNKS == 0:
             await response.write(b": keep-alive\n\n")
@@ -267,52 +291,13 @@ async def _raw_answer(
     return response
 
 
-def _body_problem(body: Any, model: str) -> tuple[int, str | None, str] | None:
-    """Return (status, code, message) for a request the real service would refuse."""
-    if not isinstance(body, dict) or not isinstance(body.get("model"), str):
-        return 400, None, "the body must be a JSON object with a model"
-    if body["model"] != model:
-        return 404, "model_not_found", f"The model `{body['model']}` does not exist"
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return 400, None, "'messages' must be a non-empty array"
-    for index, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in ROLES:
-            return 400, None, f"messages[{index}].role must be one of {sorted(ROLES)}"
-        if not isinstance(message.get("content"), str):
-            return 400, None, f"messages[{index}].content must be a string"
-    if not isinstance(body.get("stream", False), bool):
-        return 400, None, "'stream' must be a boolean"
-    if "stream_options" in body and body.get("stream") is not True:
-        return 400, None, "The 'stream_options' parameter is only allowed when 'stream' is enabled."
-    return None
-
-
-def _error_response(
-    status: int, code: str | int | None, message: str, error_type: str, headers: dict[str, str]
-) -> web.Response:
-    error = {"message": message, "type": error_type, "param": None, "code": code}
-    return web.json_response({"error": error}, status=status, headers=headers)
-
-
 def _envelope(recorded: RecordedCompletionRequest, kind: str) -> dict[str, Any]:
     created, model = int(time.time()), recorded.json["model"]
     return {"id": f"chatcmpl-fake{recorded.number}", "object": kind, "created": created, "model": model}
 
 
 def _usage(recorded: RecordedCompletionRequest, reply: Reply) -> dict[str, Any] | None:
-    """The reply's usage; "auto" is New API's shape (chars / 4), with its extra keys and nulls."""
+    """The reply's usage: as scripted, or "auto" (see :func:`auto_usage`)."""
     if reply.usage != "auto":
         return reply.usage
-    prompt = (sum(len(str(m.get("content", ""))) for m in recorded.messages) + 3) // 4
-    completion = (len(reply.text) + 3) // 4
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": 0, "text_tokens": prompt, "audio_tokens": 0},
-        "completion_tokens_details": {"text_tokens": completion, "reasoning_tokens": 0},
-        "input_tokens": 0,
-        "output_tokens": 0,
-        "input_tokens_details": None,
-    }
+    return auto_usage(recorded.messages, reply.text, recorded.cache_figures)

@@ -1,14 +1,17 @@
-"""History store on a real SQLite file: newest turns within a budget, exchanges whole, forget."""
+"""History store on a real SQLite file: newest turns, block windows, exchanges whole, forget."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from storage.database import Database
-from storage.history import PAGE_ROWS, Exchange, HistoryStore, Turn
+from storage import history as history_module
+from storage.database import Database, pending_migrations
+from storage.history import Exchange, HistoryStore, Turn, window_boundary
 
 
 @pytest.fixture
@@ -41,8 +44,8 @@ async def test_channels_are_separate(history: HistoryStore) -> None:
     assert [turn.content for turn in await history.newest(2, budget_tokens=1000)] == ["q2", "a2"]
 
 
-async def test_a_budget_spanning_several_pages_reads_them_all(history: HistoryStore) -> None:
-    count = PAGE_ROWS * 2  # exchanges, so four pages of turns
+async def test_a_long_window_is_read_whole(history: HistoryStore) -> None:
+    count = 128  # exchanges: more turns than one read used to fetch
     for n in range(count):
         await history.append_exchange(exchange(1, n, tokens=1))
     turns = await history.newest(1, budget_tokens=10_000)
@@ -75,3 +78,81 @@ async def test_history_survives_reopening(tmp_path: Path) -> None:
         assert await HistoryStore(reopened).count(1) == 2
     finally:
         await reopened.close()
+
+
+def test_the_window_starts_at_the_first_block_boundary_that_fits() -> None:
+    assert window_boundary(900, 1_000, 500) == 0  # everything fits
+    assert window_boundary(1_001, 1_000, 500) == 500  # one token over: a whole block goes
+    assert window_boundary(1_500, 1_000, 500) == 500
+    assert window_boundary(1_501, 1_000, 500) == 1_000
+    assert window_boundary(1_501, 1_000, 1) == 501  # a one-token block slides
+
+
+async def test_a_window_keeps_its_start_as_history_grows_until_it_overflows(history: HistoryStore) -> None:
+    for n in range(4):
+        await history.append_exchange(exchange(1, n))  # 20 tokens an exchange, 80 in all
+    first = await history.window(1, budget_tokens=60, block_tokens=40)
+    assert [turn.content for turn in first] == ["q2", "a2", "q3", "a3"]  # 40 tokens dropped at once
+    await history.append_exchange(exchange(1, 4))
+    assert [turn.content for turn in await history.window(1, budget_tokens=60, block_tokens=40)] == [
+        "q2", "a2", "q3", "a3", "q4", "a4",
+    ]  # fmt: skip
+    await history.append_exchange(exchange(1, 5))
+    third = await history.window(1, budget_tokens=60, block_tokens=40)
+    assert [turn.content for turn in third] == ["q4", "a4", "q5", "a5"]
+
+
+async def test_running_totals_restart_after_forget(history: HistoryStore) -> None:
+    for n in range(3):
+        await history.append_exchange(exchange(1, n))
+    await history.forget(1)
+    await history.append_exchange(exchange(1, 9))
+    assert await history.window(1, budget_tokens=20, block_tokens=10) == await history.newest(
+        1, budget_tokens=20
+    )
+
+
+async def test_the_migration_gives_existing_turns_their_running_totals(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with contextlib.closing(sqlite3.connect(path)) as old:  # a database as version 3 left it
+        for _, script in pending_migrations(0)[:3]:
+            old.executescript(script)
+        old.execute("PRAGMA user_version = 3")
+        rows = [(channel, "user", f"m{n}", n + 1, 0) for n in range(6) for channel in (1, 2)]
+        old.executemany(
+            "INSERT INTO history (channel_id, role, content, tokens, created_at) VALUES (?, ?, ?, ?, ?)", rows
+        )
+        old.commit()
+    database = await Database.open(path)
+    try:
+        async with database.reading() as db:
+            cursor = await db.execute("SELECT running_tokens FROM history WHERE channel_id = 2 ORDER BY id")
+            assert [row[0] for row in await cursor.fetchall()] == [1, 3, 6, 10, 15, 21]
+        store = HistoryStore(database)
+        await store.append_exchange(exchange(2, 7, tokens=4))
+        async with database.reading() as db:
+            cursor = await db.execute("SELECT MAX(running_tokens) FROM history WHERE channel_id = 2")
+            assert (await cursor.fetchone())[0] == 29
+    finally:
+        await database.close()
+
+
+@pytest.mark.parametrize("statement", [history_module._WINDOW, history_module._APPEND_EXCHANGE])
+async def test_windows_and_appends_read_through_the_channel_index(tmp_path: Path, statement: str) -> None:
+    # Their cost must not grow with the table: no scan, no sort.
+    database = await Database.open(tmp_path / "bot.db")
+    try:
+        async with database.locked() as db:
+            names = {"channel": 1, "guild": 1, "now": 0} | {
+                f"{p}_{c}": None
+                for p in "qa"
+                for c in ("role", "author", "name", "content", "tokens", "message")
+            }
+            values = names | {"budget": 100, "block": 10}
+            plan = " ".join(
+                str(row[3]) for row in await db.execute_fetchall(f"EXPLAIN QUERY PLAN {statement}", values)
+            )
+        assert "history_channel_" in plan
+        assert "SCAN history" not in plan and "TEMP B-TREE" not in plan
+    finally:
+        await database.close()

@@ -1,0 +1,124 @@
+"""Synthetic history for the scale benchmark: millions of stored turns, written fast.
+
+Rows are written with plain `sqlite3` (the bot is not running), in big transactions with
+``synchronous=OFF`` and no journal: a crash mid-generation just means generating again. The
+conversation looks like a busy server's: exchanges come in bursts per channel; one "hot"
+channel gets a tenth of all turns; the rest spread over up to 10,000 channels (one per thousand
+turns at smaller sizes, so a random channel always has more history than fits a context).
+Questions are 20–300 characters and answers 100–2,000 (ASCII, about four characters a token).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from assistant.context import label_user_turn
+from assistant.tokens import MESSAGE_OVERHEAD_TOKENS
+
+HOT_CHANNEL_ID = 1
+FIRST_CHANNEL_ID = 1_000
+MAX_CHANNELS = 10_000
+TURNS_PER_CHANNEL = 1_000
+HOT_SHARE = 0.1
+ROWS_PER_TRANSACTION = 200_000
+GUILD_ID = 1
+AUTHOR_ID = 7
+AUTHOR_NAME = "member"
+_WORDS = [
+    "the",
+    "bot",
+    "answers",
+    "questions",
+    "about",
+    "code",
+    "data",
+    "and",
+    "the",
+    "weather",
+    "in",
+    "a",
+    "channel",
+    "with",
+    "many",
+    "people",
+]
+_INSERT = (
+    "INSERT INTO history (guild_id, channel_id, role, author_id, author_name, content, tokens,"
+    " discord_message_id, created_at, running_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+Row = tuple[int, int, str, int | None, str, str, int, None, int, int]
+
+
+def channel_count(total_rows: int) -> int:
+    """Return how many ordinary channels share the history at `total_rows` turns."""
+    return max(1, min(MAX_CHANNELS, total_rows // TURNS_PER_CHANNEL))
+
+
+def ascii_tokens(text: str) -> int:
+    """Return :func:`assistant.tokens.estimate_message_tokens` of ASCII text, without its per-char scan."""
+    return -(-len(text) // 4) + MESSAGE_OVERHEAD_TOKENS
+
+
+class HistoryGenerator:
+    """Grows a database's history to a given number of turns, remembering where each channel stands."""
+
+    def __init__(self, path: Path, seed: int = 7) -> None:
+        self.path = path
+        self.rows = 0
+        self._rng = random.Random(seed)
+        self._running: dict[int, int] = {}
+        text = " ".join(self._rng.choice(_WORDS) for _ in range(2_000))
+        self._text = text  # slices of it are the turns' content
+
+    def grow_to(self, total_rows: int) -> None:
+        """Append turns until the history holds `total_rows`."""
+        with contextlib.closing(sqlite3.connect(self.path, isolation_level=None)) as connection:
+            connection.execute("PRAGMA journal_mode = OFF")
+            connection.execute("PRAGMA synchronous = OFF")
+            connection.execute("PRAGMA cache_size = -1000000")  # 1 GB: the index stays in memory
+            while self.rows < total_rows:
+                batch = min(ROWS_PER_TRANSACTION, total_rows - self.rows)
+                connection.execute("BEGIN")
+                connection.executemany(_INSERT, self._turns(batch, channel_count(total_rows)))
+                connection.execute("COMMIT")
+                self.rows += batch
+
+    def account(self, channel_id: int, tokens: int) -> None:
+        """Note turns stored by someone else, so the channel's running total stays right."""
+        self._running[channel_id] = self._running.get(channel_id, 0) + tokens
+
+    def random_channel(self, rng: random.Random) -> int:
+        """Return an ordinary channel that has history."""
+        return FIRST_CHANNEL_ID + rng.randrange(channel_count(self.rows))
+
+    def _turns(self, count: int, channels: int) -> Iterator[Row]:
+        """Yield `count` turns in bursts of exchanges per channel."""
+        rng, made = self._rng, 0
+        while made < count:
+            hot = rng.random() < HOT_SHARE
+            channel = HOT_CHANNEL_ID if hot else FIRST_CHANNEL_ID + rng.randrange(channels)
+            burst = min(count - made, 2 * rng.randint(1, 20))
+            for n in range(burst):
+                yield self._turn(channel, question=n % 2 == 0)
+            made += burst
+
+    def _turn(self, channel: int, *, question: bool) -> Row:
+        rng = self._rng
+        length = rng.randint(20, 300) if question else rng.randint(100, 2_000)
+        start = rng.randrange(len(self._text) - length)
+        content = self._text[start : start + length]
+        tokens = ascii_tokens(label_user_turn(AUTHOR_NAME, content) if question else content)
+        running = self._running.get(channel, 0) + tokens
+        self._running[channel] = running
+        if question:
+            return (GUILD_ID, channel, "user", AUTHOR_ID, AUTHOR_NAME, content, tokens, None, 0, running)
+        return (GUILD_ID, channel, "assistant", None, "", content, tokens, None, 0, running)
+
+
+def database_bytes(path: Path) -> int:
+    """Return the size of the database with its WAL and shared-memory files."""
+    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists())

@@ -1,0 +1,144 @@
+"""The benchmark's table: Markdown, readable in a terminal and pasted as is into the README."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LATENCY_P50_TARGET_MS = 2.0
+LATENCY_P99_TARGET_MS = 10.0
+BUILD_TARGET_MS = 2.0
+CACHED_SHARE_TARGET_RATIO = 2.0
+
+
+def table(header: list[str], rows: list[list[Any]]) -> str:
+    """Return a Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def ms(summary: dict[str, float], *keys: str) -> str:
+    """Return some of a summary's percentiles as "a / b"."""
+    return " / ".join(f"{summary[key]:g}" for key in keys)
+
+
+def latency_table(runs: list[dict[str, Any]]) -> str:
+    """Added latency of whole answers, split around the model call."""
+    header = [
+        "conversations",
+        "answers",
+        "added ms p50 / p99",
+        "before model",
+        "after model",
+        "loop lag p99 / max",
+    ]
+    rows = []
+    for r in runs:
+        split = [ms(r[key], "p50", "p99") for key in ("added_ms", "before_model_ms", "after_model_ms")]
+        rows.append([r["conversations"], r["answers"], *split, ms(r["loop_lag_ms"], "p99", "max")])
+    return table(header, rows)
+
+
+def throughput_table(result: dict[str, Any]) -> str:
+    """Answers per second with an instant model."""
+    header = ["conversations", "answers", "answers/s", "Discord requests/answer", "Discord's 50 req/s allows"]
+    allowed = f"{result['discord_limit_answers_per_second']} answers/s"
+    row = [result["conversations"], result["answers"], result["answers_per_second"]]
+    return table(header, [[*row, result["discord_requests_per_answer"], allowed]])
+
+
+def streaming_table(result: dict[str, Any]) -> str:
+    """First visible text and edits of streamed answers."""
+    header = ["conversations", "answers", "first chunk → visible ms p50 / p99", "edits/answer (max)",
+              "last chunk → final text ms p50 / p99"]  # fmt: skip
+    edits = f"{result['edits_per_answer']} ({result['edits_per_answer_max']})"
+    first = ms(result["first_chunk_to_visible_ms"], "p50", "p99")
+    final = ms(result["last_chunk_to_final_text_ms"], "p50", "p99")
+    return table(header, [[result["conversations"], result["answers"], first, edits, final]])
+
+
+def tokens_table(result: dict[str, Any]) -> str:
+    """Prompt tokens and cached share per history window."""
+    header = ["window", "prompt tokens/turn", "uncached tokens/turn", "cached share",
+              "cached share, second half", "cached share vs sliding"]  # fmt: skip
+    rows = []
+    for w in result["windows"]:
+        shares = [f"{w['cached_share']:.1%}", f"{w['second_half_cached_share']:.1%}"]
+        rows.append([w["window"], w["prompt_tokens_per_turn"], w["uncached_tokens_per_turn"], *shares,
+                     w["cached_share_vs_sliding"]])  # fmt: skip
+    return table(header, rows)
+
+
+def history_table(result: dict[str, Any]) -> str:
+    """Context-build and store times and database size by stored turns."""
+    header = ["stored messages", "channels", "DB MB", "bytes/message", "build hot ms p50 / p99",
+              "build random ms p50 / p99", "sliding hot p50", "store ms p50 / p99",
+              "turns sent (hot)"]  # fmt: skip
+    rows = []
+    for s in result["steps"]:
+        size = [f"{s['messages']:,}", f"{s['channels']:,}", s["db_mb"], s["bytes_per_message"]]
+        times = [ms(s["hot_build_ms"], "p50", "p99"), ms(s["random_build_ms"], "p50", "p99"),
+                 ms(s["sliding_hot_build_ms"], "p50"), ms(s["append_ms"], "p50", "p99")]  # fmt: skip
+        rows.append([*size, *times, s["hot_turns_sent"]])
+    return table(header, rows)
+
+
+def memory_table(result: dict[str, Any]) -> str:
+    """The bot process's memory."""
+    header = ["conversations", "RSS when ready MB", "RSS after MB", "peak RSS MB", "growth KB/conversation"]
+    row = [f"{result['conversations']:,}", result["ready_rss_mb"], result["rss_mb"], result["peak_rss_mb"],
+           result["kb_per_conversation"]]  # fmt: skip
+    return table(header, [row])
+
+
+def targets(results: dict[str, Any]) -> list[list[str]]:
+    """Return each target, the figure it is judged on, and whether it is met."""
+    busiest = max(results["latency"], key=lambda r: r["conversations"])
+    added = busiest["added_ms"]
+    largest = results["history"]["steps"][-1]
+    build = max(largest["hot_build_ms"]["p50"], largest["random_build_ms"]["p50"])
+    sliding, default = results["tokens"]["windows"][:2]
+    ratio = default["cached_share_vs_sliding"] or 0.0
+    tokens_ok = default["prompt_tokens_per_turn"] <= sliding["prompt_tokens_per_turn"]
+    return [
+        [f"added latency p50 < {LATENCY_P50_TARGET_MS:g} ms at {busiest['conversations']} conversations",
+         f"{added['p50']:g} ms", yes(added["p50"] < LATENCY_P50_TARGET_MS)],
+        [f"added latency p99 < {LATENCY_P99_TARGET_MS:g} ms at {busiest['conversations']} conversations",
+         f"{added['p99']:g} ms", yes(added["p99"] < LATENCY_P99_TARGET_MS)],
+        [f"context build < {BUILD_TARGET_MS:g} ms at {largest['messages']:,} stored messages (p50)",
+         f"{build:g} ms", yes(build < BUILD_TARGET_MS)],
+        ["cached share ≥ 2× a sliding window's, tokens/turn not higher",
+         f"{ratio}×, {default['prompt_tokens_per_turn']} vs {sliding['prompt_tokens_per_turn']} tokens/turn",
+         yes(ratio >= CACHED_SHARE_TARGET_RATIO and tokens_ok)],
+    ]  # fmt: skip
+
+
+def yes(met: bool) -> str:
+    """Return a target's verdict."""
+    return "met" if met else "NOT met"
+
+
+def render(results: dict[str, Any]) -> str:
+    """Return the whole report."""
+    m = results["machine"]
+    first = results["latency"][0]
+    return "\n\n".join(
+        [
+            f"**Benchmark** ({results['mode']}, {results['seconds']} s) on {m['cores']} cores, {m['cpu']}, "
+            f"Python {m['python']}",
+            f"**Added latency**, whole answers, model answering in {first['model_seconds']:g} s (ms)\n\n"
+            + latency_table(results["latency"]),
+            "**Throughput**, instant model (the fake Discord does not rate limit)\n\n"
+            + throughput_table(results["throughput"]),
+            f"**Streaming** (STREAM=true, {results['streaming']['answer_chars']:,}-character answers at "
+            f"{results['streaming']['chars_per_second']} characters/s, edits paced "
+            f"{results['streaming']['edit_interval_seconds']:g} s per channel)\n\n"
+            + streaming_table(results["streaming"]),
+            f"**Tokens** over a {results['tokens']['turns']}-turn conversation (CONTEXT_TOKENS 16,000)\n\n"
+            + tokens_table(results["tokens"]),
+            "**History at scale** (CONTEXT_TOKENS 16,000; warm page cache)\n\n"
+            + history_table(results["history"]),
+            "**Memory** of the bot process\n\n" + memory_table(results["memory"]),
+            "**Targets**\n\n" + table(["target", "figure", "verdict"], targets(results)),
+        ]
+    )

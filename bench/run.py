@@ -1,0 +1,137 @@
+"""Run the benchmarks, print their table and write it as JSON.
+
+``python -m bench`` runs everything (about 6 minutes on 2 cores, a few of them generating 10^7
+stored turns); ``--quick`` stops the history at 10^6; ``--smoke`` runs the smallest sizes in a few
+seconds, for the test that keeps this code working. Everything listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.pacing import EDIT_INTERVAL_SECONDS
+from bench.history_scale import history_at_scale
+from bench.live import Load, latency, streaming, throughput
+from bench.memory import memory
+from bench.report import render
+from bench.tokens import tokens
+
+log = logging.getLogger("bench")
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+MODEL_SECONDS = 1.0  # a fast model's answer; the added latency does not depend on it
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The sizes of one run."""
+
+    mode: str
+    latency: tuple[Load, ...]
+    throughput: Load
+    streaming: Load
+    stream_chars: int
+    edit_interval_seconds: float
+    history_sizes: tuple[int, ...]
+    build_samples: int
+    memory_conversations: int
+    token_turns: int
+
+
+FULL = Plan(
+    mode="full",
+    latency=(Load(1, 20, MODEL_SECONDS), Load(10, 10, MODEL_SECONDS, 1.0), Load(100, 5, MODEL_SECONDS, 1.0)),
+    throughput=Load(100, 20, 0.0),
+    streaming=Load(10, 3, 0.0),
+    stream_chars=1_500,
+    edit_interval_seconds=EDIT_INTERVAL_SECONDS,
+    history_sizes=(10**4, 10**5, 10**6, 10**7),
+    build_samples=400,
+    memory_conversations=10_000,
+    token_turns=50,
+)
+QUICK = Plan(**{**FULL.__dict__, "mode": "quick", "history_sizes": (10**4, 10**5, 10**6)})
+SMOKE = Plan(
+    mode="smoke",
+    latency=(Load(1, 2, 0.01), Load(3, 1, 0.01)),
+    throughput=Load(3, 2, 0.0),
+    streaming=Load(1, 1, 0.0),
+    stream_chars=60,
+    edit_interval_seconds=0.05,
+    history_sizes=(2_000,),
+    build_samples=20,
+    memory_conversations=20,
+    token_turns=4,
+)
+
+
+def machine() -> dict[str, Any]:
+    """Describe where the run happened."""
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "os": platform.platform(),
+    }
+
+
+async def run(plan: Plan, workdir: Path) -> dict[str, Any]:
+    """Run every scenario of `plan` in order and return their figures."""
+    started = time.perf_counter()
+    results: dict[str, Any] = {"mode": plan.mode, "machine": machine()}
+    results["latency"] = [await latency(workdir, load) for load in plan.latency]
+    log.info("latency done after %.1f s", time.perf_counter() - started)
+    results["throughput"] = await throughput(workdir, plan.throughput)
+    results["streaming"] = await streaming(
+        workdir, plan.streaming, plan.stream_chars, plan.edit_interval_seconds
+    )
+    log.info("throughput and streaming done after %.1f s", time.perf_counter() - started)
+    results["tokens"] = await tokens(workdir, plan.token_turns)
+    results["history"] = await history_at_scale(workdir, list(plan.history_sizes), plan.build_samples)
+    log.info("tokens and history done after %.1f s", time.perf_counter() - started)
+    results["memory"] = await memory(workdir, plan.memory_conversations)
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    return results
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Read the command line."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--quick", action="store_true", help="stop the history at 10^6 stored turns")
+    sizes.add_argument("--smoke", action="store_true", help="the smallest sizes, in seconds")
+    parser.add_argument("--out", type=Path, default=RESULTS, help=f"where to write the JSON ({RESULTS})")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmarks, print the table, write the JSON."""
+    arguments = parse_arguments(argv)
+    plan = SMOKE if arguments.smoke else QUICK if arguments.quick else FULL
+    # The bot's INFO lines would bury the table; warnings still show.
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    log.setLevel(logging.INFO)  # progress: the full run takes minutes
+    with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
+        results = asyncio.run(run(plan, Path(workdir)))
+    arguments.out.parent.mkdir(parents=True, exist_ok=True)
+    arguments.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(render(results))
+    print(f"\nWritten to {arguments.out}")
+    return 0

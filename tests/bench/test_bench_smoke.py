@@ -1,0 +1,77 @@
+"""The benchmark at its smallest sizes: it runs, and its JSON has every figure, with sane values.
+
+Speed is not asserted (that is what the benchmark reports); this keeps the benchmark code working.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SUMMARY_KEYS = {"n", "p50", "p99", "max"}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("bench") / "latest.json"
+    run = subprocess.run(  # noqa: S603 - our own interpreter running our own module
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Targets" in run.stdout  # the table was printed
+    return json.loads(out.read_text())
+
+
+def sane(summary: dict[str, float], *, at_most_ms: float = 60_000) -> bool:
+    return (
+        set(summary) == SUMMARY_KEYS
+        and summary["n"] > 0
+        and 0 <= summary["p50"] <= summary["p99"] <= at_most_ms
+    )
+
+
+def test_every_scenario_is_reported(results: dict[str, Any]) -> None:
+    assert {"latency", "throughput", "streaming", "tokens", "history", "memory", "machine"} <= set(results)
+    assert results["mode"] == "smoke" and results["machine"]["cores"] >= 1
+
+
+def test_latency_and_throughput_figures(results: dict[str, Any]) -> None:
+    for run in results["latency"]:
+        assert run["answers"] > 0
+        assert all(sane(run[key]) for key in ("added_ms", "before_model_ms", "after_model_ms", "loop_lag_ms"))
+    throughput = results["throughput"]
+    assert throughput["answers"] > 0 and throughput["answers_per_second"] > 0
+    assert throughput["discord_requests_per_answer"] >= 1
+
+
+def test_streaming_figures(results: dict[str, Any]) -> None:
+    streaming = results["streaming"]
+    assert sane(streaming["first_chunk_to_visible_ms"]) and sane(streaming["last_chunk_to_final_text_ms"])
+    assert streaming["edits_per_answer_max"] >= streaming["edits_per_answer"] >= 0
+
+
+def test_token_figures_compare_the_windows(results: dict[str, Any]) -> None:
+    windows = results["tokens"]["windows"]
+    assert windows[0]["window"] == "sliding" and len(windows) >= 2
+    for window in windows:
+        assert window["turns"] == results["tokens"]["turns"] == len(window["prompt_tokens"])
+        assert 0 <= window["cached_share"] <= 1 and window["prompt_tokens_per_turn"] > 0
+        assert all(
+            0 <= hit <= prompt
+            for hit, prompt in zip(window["cached_tokens"], window["prompt_tokens"], strict=True)
+        )
+
+
+def test_history_and_memory_figures(results: dict[str, Any]) -> None:
+    for step in results["history"]["steps"]:
+        assert step["messages"] > 0 and step["db_mb"] > 0 and step["hot_turns_sent"] > 0
+        assert all(sane(step[key]) for key in ("hot_build_ms", "random_build_ms", "append_ms"))
+    memory = results["memory"]
+    assert 0 < memory["ready_rss_mb"] <= memory["peak_rss_mb"] and memory["conversations"] > 0

@@ -1,0 +1,59 @@
+"""What the fake completions service refuses, and the shapes of its errors and usage (New API's)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+
+ROLES = frozenset({"system", "user", "assistant", "developer"})
+
+
+def body_problem(body: Any, model: str) -> tuple[int, str | None, str] | None:
+    """Return (status, code, message) for a request the real service would refuse."""
+    if not isinstance(body, dict) or not isinstance(body.get("model"), str):
+        return 400, None, "the body must be a JSON object with a model"
+    if body["model"] != model:
+        return 404, "model_not_found", f"The model `{body['model']}` does not exist"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return 400, None, "'messages' must be a non-empty array"
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in ROLES:
+            return 400, None, f"messages[{index}].role must be one of {sorted(ROLES)}"
+        if not isinstance(message.get("content"), str):
+            return 400, None, f"messages[{index}].content must be a string"
+    if not isinstance(body.get("stream", False), bool):
+        return 400, None, "'stream' must be a boolean"
+    if "stream_options" in body and body.get("stream") is not True:
+        return 400, None, "The 'stream_options' parameter is only allowed when 'stream' is enabled."
+    return None
+
+
+def error_response(
+    status: int, code: str | int | None, message: str, error_type: str, headers: dict[str, str]
+) -> web.Response:
+    """Return the service's error envelope with `status`."""
+    error = {"message": message, "type": error_type, "param": None, "code": code}
+    return web.json_response({"error": error}, status=status, headers=headers)
+
+
+def auto_usage(messages: Sequence[Any], text: str, cache_figures: tuple[int, int] | None) -> dict[str, Any]:
+    """Return New API's usage shape, with its extra keys and nulls.
+
+    The prompt is chars / 4 of the messages, or, when the server models a prompt cache, the
+    estimated (prompt, cached) tokens it worked out for the request.
+    """
+    prompt, cached = cache_figures or ((sum(len(str(m.get("content", ""))) for m in messages) + 3) // 4, 0)
+    completion = (len(text) + 3) // 4
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": cached, "text_tokens": prompt, "audio_tokens": 0},
+        "completion_tokens_details": {"text_tokens": completion, "reasoning_tokens": 0},
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "input_tokens_details": None,
+    }
