@@ -66,10 +66,14 @@ async def deliver_whole(
     async with target.working():
         completion = await completions.complete(context.messages)
     usage = completion.usage or estimated_usage(context, completion.text)
-    await charge.settle(usage)
     await commit(completion.text, None)
-    text = completion.text + (TRUNCATED_NOTE if completion.finish_reason == "length" else "")
-    ids = [(await target.send(part)).id for part in split_message(text)]
+    # Recording the usage need not hold up the answer: it runs while the parts are posted.
+    settling = asyncio.create_task(charge.settle(usage))
+    try:
+        text = completion.text + (TRUNCATED_NOTE if completion.finish_reason == "length" else "")
+        ids = [(await target.send(part)).id for part in split_message(text)]
+    finally:
+        await settling
     return Delivery(completion.text, ids, usage, completion.finish_reason)
 
 

@@ -12,7 +12,8 @@ from tests.fakes.completions import Reply
 
 
 async def test_a_mention_is_answered_with_a_reply_to_the_member(harness: Harness) -> None:
-    harness.model.enqueue(Reply(text="Use `list.reverse()` or slicing: `xs[::-1]`."))
+    # A model slower than the typing delay: "typing…" shows while it works.
+    harness.model.enqueue(Reply(text="Use `list.reverse()` or slicing: `xs[::-1]`.", delay_seconds=0.6))
     asked = await harness.ask("how do I reverse a list?")
     [answer] = await harness.replies_to(asked)
     assert answer["content"] == "Use `list.reverse()` or slicing: `xs[::-1]`."
@@ -22,6 +23,12 @@ async def test_a_mention_is_answered_with_a_reply_to_the_member(harness: Harness
     assert request.messages[0]["role"] == "system"
     assert request.messages[-1] == {"role": "user", "content": "alice: how do I reverse a list?"}
     assert any(channel_id == harness.channel.id for channel_id, _ in harness.discord.typing)
+
+
+async def test_a_fast_answer_spends_no_request_on_typing(harness: Harness) -> None:
+    asked = await harness.ask("quick one")
+    await harness.replies_to(asked)
+    assert harness.discord.typing == []
 
 
 async def test_a_reply_to_the_bot_counts_as_a_mention(harness: Harness) -> None:

@@ -199,7 +199,8 @@ def wire(
     world: World, message: dict[str, Any], *, blank: bool = False, nested: bool = False
 ) -> dict[str, Any]:
     """Return the message as sent to the bot; `blank` emulates a missing MESSAGE_CONTENT intent."""
-    payload = {k: copy.deepcopy(v) for k, v in message.items() if k not in FAKE_ONLY_KEYS}
+    # Shallow: the payload is serialised to JSON at once, and only its top level is changed here.
+    payload = {k: v for k, v in message.items() if k not in FAKE_ONLY_KEYS}
     if blank and not message.get("content_exempt"):
         payload.update(content="", embeds=[], attachments=[], components=[])
         payload.pop("poll", None)
