@@ -103,22 +103,20 @@ def interaction_expired(error: BaseException) -> bool:
 
 async def report_failure(message: discord.Message, error: BaseException) -> None:
     """Tell the author of `message` that answering it failed (or log why they cannot be told)."""
-    if (reason := unreachable_in(message.channel, error)) is not None:
-        log.warning(reason)
-        return
-    text = describe_failure(error)
-    if isinstance(error, BotError) and error.silent:
-        return
-    try:
-        await message.channel.send(
-            text, reference=message.to_reference(fail_if_not_exists=False), allowed_mentions=NO_MENTIONS
-        )
-    except discord.HTTPException as exc:
-        log.warning("Could not tell the member about the failure in channel %s: %s", message.channel.id, exc)
+    await _report(message.channel, error, reference=message.to_reference(fail_if_not_exists=False))
 
 
 async def report_failure_in(channel: discord.abc.Messageable, error: BaseException) -> None:
     """Tell a channel (a conversation thread) that answering failed (or log why it cannot be told)."""
+    await _report(channel, error)
+
+
+async def _report(
+    channel: discord.abc.Messageable,
+    error: BaseException,
+    *,
+    reference: discord.MessageReference | None = None,
+) -> None:
     if (reason := unreachable_in(channel, error)) is not None:
         log.warning(reason)
         return
@@ -126,9 +124,12 @@ async def report_failure_in(channel: discord.abc.Messageable, error: BaseExcepti
     if isinstance(error, BotError) and error.silent:
         return
     try:
-        await channel.send(text, allowed_mentions=NO_MENTIONS)
+        if reference is None:
+            await channel.send(text, allowed_mentions=NO_MENTIONS)
+        else:
+            await channel.send(text, reference=reference, allowed_mentions=NO_MENTIONS)
     except discord.HTTPException as exc:
-        log.warning("Could not report a failure in a channel: %s", exc)
+        log.warning("Could not tell the member about a failure in %s: %s", describe_place(channel), exc)
 
 
 class AssistantTree(app_commands.CommandTree):
