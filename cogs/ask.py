@@ -48,6 +48,8 @@ class Ask(commands.Cog):
             author_name=interaction.user.display_name,
             text=question.strip(),
             record=not private,
+            # In a /chat thread everyone's questions form one conversation, /ask's included.
+            shared_conversation=self.bot.threads.get(interaction.channel_id or 0) is not None,
         )
         await self.bot.answerer.answer(asked, InteractionReply(interaction, ephemeral=private))
 

@@ -197,3 +197,23 @@ async def test_a_deleted_thread_is_forgotten(harness: Harness) -> None:
     await harness.settled()
     assert harness.bot is not None and harness.bot.threads.get(thread.id) is None
     assert await harness.stored_turns(thread) == 0
+
+
+async def test_ask_inside_a_conversation_thread_joins_its_conversation(harness: Harness) -> None:
+    _, thread = await open_chat(harness, "Remember the word 'teal'.")
+    await harness.discord.wait_for(lambda: len(texts(harness, thread)) == 2)
+    release = asyncio.Event()
+    harness.model.enqueue(Reply(text="first", release=release), Reply(text="second"))
+    await harness.discord.user_says(thread, harness.bob, "a follow-up")
+    await harness.model.wait_requests(2)
+    interaction = await harness.discord.slash(
+        "ask", {"question": "which word?"}, channel=thread, author=harness.alice
+    )
+    await harness.discord.wait_for(lambda: bool(interaction.callbacks))  # deferred: its question is under way
+    await harness.discord.caught_up()
+    release.set()
+    await harness.discord.wait_for(lambda: len(interaction.messages()) == 1)
+    # Queued behind the thread's follow-up, so it saw that exchange.
+    assert [m["content"] for m in harness.model.requests[2].messages[-3:]] == [
+        "bob: a follow-up", "first", "alice: which word?",
+    ]  # fmt: skip
