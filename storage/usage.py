@@ -69,6 +69,10 @@ _ADD_TO_LEDGER = (
     " cached_tokens = cached_tokens + excluded.cached_tokens,"
     " total_tokens = total_tokens + excluded.total_tokens"
 )
+_ADD_TO_GUILD_TOTAL = (
+    "INSERT INTO usage_guild_daily (guild_id, day, total_tokens) VALUES (?, ?, ?)"
+    " ON CONFLICT (guild_id, day) DO UPDATE SET total_tokens = total_tokens + excluded.total_tokens"
+)
 _SET_BUDGETS = (
     "INSERT INTO guild_budgets (guild_id, daily_tokens, user_daily_tokens, updated_by, updated_at)"
     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET"
@@ -210,7 +214,7 @@ async def _standing(db: aiosqlite.Connection, key: LedgerKey) -> Standing:
     """
     rows = await db.execute_fetchall(
         "SELECT"
-        " (SELECT COALESCE(SUM(total_tokens), 0) FROM usage_daily WHERE guild_id = :g AND day = :d),"
+        " COALESCE((SELECT total_tokens FROM usage_guild_daily WHERE guild_id = :g AND day = :d), 0),"
         " (SELECT COALESCE(SUM(tokens), 0) FROM usage_reservations WHERE guild_id = :g AND day = :d),"
         " (SELECT COALESCE(SUM(total_tokens), 0) FROM usage_daily"
         "   WHERE guild_id = :g AND day = :d AND user_id = :u),"
@@ -249,8 +253,11 @@ async def _take_reservation(db: aiosqlite.Connection, reservation_id: int) -> Le
 
 
 async def _add(db: aiosqlite.Connection, key: LedgerKey, tally: Tally) -> None:
-    """Add a tally to the key's row of the ledger, creating the row on the day's first request."""
-    await db.execute(_ADD_TO_LEDGER, (key.guild_id, key.day.isoformat(), key.user_id, *astuple(tally)))
+    """Add a tally to the key's row of the ledger (and tokens to the server's day total)."""
+    day = key.day.isoformat()
+    await db.execute(_ADD_TO_LEDGER, (key.guild_id, day, key.user_id, *astuple(tally)))
+    if tally.total_tokens:
+        await db.execute(_ADD_TO_GUILD_TOTAL, (key.guild_id, day, tally.total_tokens))
 
 
 def _tally(row: sqlite3.Row | tuple[int, ...] | None) -> Tally:

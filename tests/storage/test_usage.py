@@ -8,9 +8,10 @@ from dataclasses import fields
 from datetime import date
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
-from storage.database import Database
+from storage.database import Database, pending_migrations
 from storage.usage import TALLY_COLUMNS, LedgerKey, Standing, StoredBudgets, Tally, UsageStore
 
 DAY = date(2026, 3, 14)
@@ -147,3 +148,34 @@ async def test_the_day_report_sums_the_server_and_ranks_its_members(store: Usage
     assert [(user_id, tally.total_tokens) for user_id, tally in report.top] == [(20, 900), (30, 600)]
     assert report.held_tokens == 2_000
     assert held is not None
+
+
+async def test_the_servers_day_total_the_check_reads_equals_its_members_sum(store: UsageStore) -> None:
+    spend = [(ALICE, 300), (BOB, 900), (ALICE, 100), (LedgerKey(2, 10, DAY), 5_000)]
+    for key, tokens in spend:
+        reservation, _ = await store.reserve(key, tokens, admit_all, now_seconds=NOW_SECONDS)
+        assert reservation is not None
+        await store.settle(reservation, Tally(requests=1, total_tokens=tokens), fallback=key)
+    failed, _ = await store.reserve(BOB, 50, admit_all, now_seconds=NOW_SECONDS)
+    assert failed is not None
+    await store.release(failed, fallback=BOB)
+    report = await store.day_report(ALICE, top_count=0)
+    assert (await store.standing(ALICE)).guild_tokens == report.guild.total_tokens == 1_300
+
+
+async def test_the_server_totals_are_backfilled_from_existing_usage(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    async with aiosqlite.connect(path) as db:
+        for number, script in pending_migrations(0):
+            if number < 5:
+                await db.executescript(f"{script}\nPRAGMA user_version = {number};")
+        await db.executemany(
+            "INSERT INTO usage_daily (guild_id, day, user_id, requests, total_tokens) VALUES (1, ?, ?, 1, ?)",
+            [(DAY.isoformat(), 10, 300), (DAY.isoformat(), 20, 900)],
+        )
+        await db.commit()
+    database = await Database.open(path)
+    try:
+        assert (await UsageStore(database).standing(ALICE)).guild_tokens == 1_200
+    finally:
+        await database.close()
