@@ -81,6 +81,7 @@ class AssistantBot(commands.Bot):
         self._retry = retry
         self._edit_interval_seconds = edit_interval_seconds
         self._closing: asyncio.Future[None] | None = None
+        self._frozen = False
 
     @property
     def user_id(self) -> int:
@@ -150,9 +151,12 @@ class AssistantBot(commands.Bot):
     async def on_ready(self) -> None:
         """Log who we are and where."""
         log.info("Ready as %s in %d servers", self.user, len(self.guilds))
-        # Everything loaded so far lives as long as the bot: keep it out of the garbage collector's
-        # full passes, which otherwise stall the event loop for tens of milliseconds.
-        gc.freeze()
+        if not self._frozen:
+            # Everything loaded by the first ready lives as long as the bot: keep it out of the
+            # garbage collector's full passes, which otherwise stall the event loop for tens of
+            # milliseconds. Once only: on_ready fires again after some reconnects.
+            gc.freeze()
+            self._frozen = True
 
     async def close(self) -> None:
         """Let answers in flight finish, disconnect, then close the session and the database, once."""
