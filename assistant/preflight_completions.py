@@ -1,8 +1,9 @@
 """Preflight checks of the completions service: is the key accepted, has it credit, is the model there?
 
 The models list (``GET {base}/models``) answers the key and the model questions without spending a
-token. A service without that route (404/405) gets one minimal chat completion through the bot's own
-:class:`CompletionsClient` instead, which also proves the credit. Failures are described by HTTP status
+token; then one minimal chat completion through the bot's own :class:`CompletionsClient` proves the
+credit too (a listed model says nothing about the balance). A service without the models route
+(404/405) gets just the completion. Failures are described by HTTP status
 and error code only: the service's own message may echo the key, even partially.
 """
 
@@ -71,7 +72,11 @@ async def check_completions(
     if ids is None:
         summary = f"{shown_url(url)} did not answer with a list of models"
         return [CheckResult(Status.FAIL, KEY, summary, BASE_URL_FIX), _skipped_model()]
-    return [_key_accepted(settings), check_model_listed(settings.evolink_model, ids)]
+    listed = check_model_listed(settings.evolink_model, ids)
+    if listed.status is not Status.OK:
+        return [_key_accepted(settings), listed]
+    # A listed model does not prove the account has credit: only an answer does (a few tokens).
+    return await _check_with_completion(settings, session, timeout_seconds)
 
 
 def check_model_listed(model: str, ids: list[str]) -> CheckResult:

@@ -90,7 +90,19 @@ async def test_a_good_setup_passes_every_check(make_setup: Any) -> None:
     assert "1 server" in results["Servers"].summary
     report = format_report(list(results.values()))
     assert "✗" not in report and "⚠" not in report and report.count("✓") == len(NAMES)
-    assert setup.model.requests == []  # the models list costs no tokens
+    # After the models list, one minimal completion proves the credit.
+    [request] = setup.model.requests
+    assert request.messages == [{"role": "user", "content": "ping"}]
+
+
+async def test_a_listed_model_on_an_account_without_credit_fails(make_setup: Any) -> None:
+    setup = await make_setup()
+    setup.model.enqueue(Reply(status=402, error_code="insufficient_user_quota"))
+    results = await setup.check()
+    key = results["EvoLink API key"]
+    assert key.status is Status.FAIL
+    assert "out of credit" in key.summary
+    assert "top up" in key.fix
 
 
 async def test_a_good_setup_without_a_models_route_passes_with_a_one_word_completion(make_setup: Any) -> None:
