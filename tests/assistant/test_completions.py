@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import aiohttp
 import pytest
 
 from assistant.completions import Completion, CompletionsClient, RetryPolicy, Timeouts, Usage
@@ -27,39 +25,11 @@ from assistant.errors import (
     ServiceUnavailable,
 )
 from assistant.settings import Secret
+from tests.assistant.conftest import COMPLETIONS_API_KEY, MakeClient
 from tests.fakes.completions import FakeCompletions, Reply
 
-API_KEY = "sk-completions-test-0123456789abcdef"
+API_KEY = COMPLETIONS_API_KEY
 QUESTION = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is 6 times 7?"}]
-
-MakeClient = Callable[..., CompletionsClient]
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeCompletions]:
-    async with FakeCompletions(api_key=API_KEY) as server:
-        yield server
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-async def make_client(fake: FakeCompletions, sleeps: list[float]) -> AsyncIterator[MakeClient]:
-    """Build clients on one session; their sleeps are recorded instead of waited."""
-
-    async def record(seconds: float) -> None:
-        sleeps.append(seconds)
-
-    async with aiohttp.ClientSession() as session:
-
-        def make(**overrides: Any) -> CompletionsClient:
-            options: dict[str, Any] = {"base_url": fake.base_url, "api_key": API_KEY, "model": "gpt-5.2"}
-            return CompletionsClient(session, **{**options, "sleep": record, **overrides})
-
-        yield make
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -22,35 +22,17 @@ from assistant.errors import (
     OutOfCredit,
 )
 from assistant.sse import iter_sse_data
+from tests.assistant.conftest import COMPLETIONS_API_KEY, MakeClient
 from tests.fakes.completions import FakeCompletions, Reply
 
-API_KEY = "sk-stream-test-0123456789"
+API_KEY = COMPLETIONS_API_KEY
 QUESTION = [{"role": "user", "content": "Tell me a story."}]
 STORY = "Once upon a time, a small bot answered questions in a busy Discord server. The end."
 
-MakeClient = Callable[..., CompletionsClient]
-
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeCompletions]:
-    async with FakeCompletions(api_key=API_KEY) as server:
-        yield server
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-async def client(fake: FakeCompletions, sleeps: list[float]) -> AsyncIterator[CompletionsClient]:
-    async def record(seconds: float) -> None:
-        sleeps.append(seconds)
-
-    async with aiohttp.ClientSession() as session:
-        yield CompletionsClient(
-            session, base_url=fake.base_url, api_key=API_KEY, model="gpt-5.2", sleep=record
-        )
+def client(make_client: MakeClient) -> CompletionsClient:
+    return make_client()
 
 
 async def collect(client: CompletionsClient, events: list[StreamEvent] | None = None) -> list[StreamEvent]:
