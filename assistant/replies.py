@@ -20,9 +20,9 @@ log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()
 # Discord shows "typing…" for 10 s after each trigger; refresh a little before it lapses.
 TYPING_REFRESH_SECONDS = 8.0
-# An answer faster than this needs no "typing…": it saves a Discord request (they are rate-limited
-# globally) and keeps the request off the path of the model call.
-TYPING_DELAY_SECONDS = 0.3
+# Loop turns given to the caller before the first "typing…" request, so the model request it is
+# about to make goes out first and never waits behind this one.
+TYPING_HEAD_START_TURNS = 3
 
 
 class ReplyTarget(Protocol):
@@ -146,7 +146,8 @@ async def typing_indicator(channel: discord.abc.Messageable) -> AsyncIterator[No
 
 
 async def _keep_typing(channel: discord.abc.Messageable) -> None:
-    await asyncio.sleep(TYPING_DELAY_SECONDS)
+    for _ in range(TYPING_HEAD_START_TURNS):
+        await asyncio.sleep(0)
     while True:
         try:
             await channel.typing()

@@ -1,7 +1,7 @@
 """The usage ledger (per server, member and UTC day), reservations in flight, and server budgets.
 
-The budget check and the reservation are one unit of work (:meth:`UsageStore.reserve`): the
-totals are read and the hold is written inside a single ``BEGIN IMMEDIATE`` transaction, so two
+The budget check and the reservation are one unit of work (:meth:`UsageStore.reserve`): the hold is
+written by one statement that succeeds only if the totals are still those the check read, so two
 concurrent requests can never both see the room that only one of them may take. What counts as
 "room" is the caller's decision (``admit``); this module only counts.
 """
@@ -136,17 +136,24 @@ class UsageStore:
 
         Return the reservation's id (None when refused) and the standing `admit` was shown.
         """
-        async with self._database.transaction() as db:
-            standing = await _standing(db, key)
-            if not admit(standing):
-                return None, standing
-            cursor = await db.execute(
-                "INSERT INTO usage_reservations (guild_id, day, user_id, tokens, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (key.guild_id, key.day.isoformat(), key.user_id, tokens, now_seconds),
-            )
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid, standing
+        for _ in range(RESERVE_ATTEMPTS):
+            # Two statements instead of a BEGIN … COMMIT transaction's four: this runs before every
+            # model call. The lock keeps this process's other work off the connection meanwhile.
+            async with self._database.locked() as db:
+                standing = await _standing(db, key)
+                if not admit(standing):
+                    return None, standing
+                values = {
+                    **_key_values(key),
+                    "tokens": tokens,
+                    "now": now_seconds,
+                    "seen_guild": standing.guild_tokens,
+                    "seen_user": standing.user_tokens,
+                }
+                rows = list(await db.execute_fetchall(_RESERVE_IF_UNCHANGED, values))
+            if rows:
+                return int(rows[0][0]), standing
+        raise RuntimeError(f"the usage totals kept changing during {RESERVE_ATTEMPTS} reservation attempts")
 
     async def standing(self, key: LedgerKey) -> Standing:
         """Return the budgets and the tokens used and held for a server and member on a day."""
@@ -207,23 +214,43 @@ class UsageStore:
         return DayReport(budgets, guild, member, top, held_tokens=int(held[0]) if held else 0)
 
 
+# A server's and one member's recorded and held tokens on a day, and the server's budgets.
+_SELECT_STANDING = """
+SELECT
+    COALESCE((SELECT total_tokens FROM usage_guild_daily WHERE guild_id = :g AND day = :d), 0),
+    (SELECT COALESCE(SUM(tokens), 0) FROM usage_reservations WHERE guild_id = :g AND day = :d),
+    (SELECT COALESCE(SUM(total_tokens), 0) FROM usage_daily
+        WHERE guild_id = :g AND day = :d AND user_id = :u),
+    (SELECT COALESCE(SUM(tokens), 0) FROM usage_reservations
+        WHERE guild_id = :g AND day = :d AND user_id = :u),
+    (SELECT daily_tokens FROM guild_budgets WHERE guild_id = :g),
+    (SELECT user_daily_tokens FROM guild_budgets WHERE guild_id = :g)
+"""
+# Holds the tokens only if the totals (the same sums as above) are still those the admission was
+# decided on: one atomic statement, so no other writer, another process included, slips in between.
+_RESERVE_IF_UNCHANGED = """
+INSERT INTO usage_reservations (guild_id, day, user_id, tokens, created_at)
+SELECT :g, :d, :u, :tokens, :now
+WHERE COALESCE((SELECT total_tokens FROM usage_guild_daily WHERE guild_id = :g AND day = :d), 0)
+      + (SELECT COALESCE(SUM(tokens), 0) FROM usage_reservations WHERE guild_id = :g AND day = :d)
+      = :seen_guild
+  AND (SELECT COALESCE(SUM(total_tokens), 0) FROM usage_daily
+          WHERE guild_id = :g AND day = :d AND user_id = :u)
+      + (SELECT COALESCE(SUM(tokens), 0) FROM usage_reservations
+          WHERE guild_id = :g AND day = :d AND user_id = :u)
+      = :seen_user
+RETURNING id
+"""
+# Another process changing the totals between read and hold makes the hold retry; this bounds it.
+RESERVE_ATTEMPTS = 5
+
+
 async def _standing(db: aiosqlite.Connection, key: LedgerKey) -> Standing:
     """Read the server's budgets and what it and the member have recorded and hold on the key's day.
 
     One statement: it runs before every model call, and each statement is a trip to the database thread.
     """
-    rows = await db.execute_fetchall(
-        "SELECT"
-        " COALESCE((SELECT total_tokens FROM usage_guild_daily WHERE guild_id = :g AND day = :d), 0),"
-        " (SELECT COALESCE(SUM(tokens), 0) FROM usage_reservations WHERE guild_id = :g AND day = :d),"
-        " (SELECT COALESCE(SUM(total_tokens), 0) FROM usage_daily"
-        "   WHERE guild_id = :g AND day = :d AND user_id = :u),"
-        " (SELECT COALESCE(SUM(tokens), 0) FROM usage_reservations"
-        "   WHERE guild_id = :g AND day = :d AND user_id = :u),"
-        " (SELECT daily_tokens FROM guild_budgets WHERE guild_id = :g),"
-        " (SELECT user_daily_tokens FROM guild_budgets WHERE guild_id = :g)",
-        {"g": key.guild_id, "d": key.day.isoformat(), "u": key.user_id},
-    )
+    rows = await db.execute_fetchall(_SELECT_STANDING, _key_values(key))
     [(guild_recorded, guild_held, user_recorded, user_held, daily_tokens, user_daily_tokens)] = rows
     return Standing(
         budgets=StoredBudgets(daily_tokens, user_daily_tokens),
@@ -232,6 +259,10 @@ async def _standing(db: aiosqlite.Connection, key: LedgerKey) -> Standing:
         user_tokens=user_recorded + user_held,
         user_held_tokens=user_held,
     )
+
+
+def _key_values(key: LedgerKey) -> dict[str, object]:
+    return {"g": key.guild_id, "d": key.day.isoformat(), "u": key.user_id}
 
 
 async def _budgets(db: aiosqlite.Connection, guild_id: int) -> StoredBudgets:

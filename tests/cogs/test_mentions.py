@@ -12,8 +12,7 @@ from tests.fakes.completions import Reply
 
 
 async def test_a_mention_is_answered_with_a_reply_to_the_member(harness: Harness) -> None:
-    # A model slower than the typing delay: "typing…" shows while it works.
-    harness.model.enqueue(Reply(text="Use `list.reverse()` or slicing: `xs[::-1]`.", delay_seconds=0.6))
+    harness.model.enqueue(Reply(text="Use `list.reverse()` or slicing: `xs[::-1]`."))
     asked = await harness.ask("how do I reverse a list?")
     [answer] = await harness.replies_to(asked)
     assert answer["content"] == "Use `list.reverse()` or slicing: `xs[::-1]`."
@@ -25,10 +24,12 @@ async def test_a_mention_is_answered_with_a_reply_to_the_member(harness: Harness
     assert any(channel_id == harness.channel.id for channel_id, _ in harness.discord.typing)
 
 
-async def test_a_fast_answer_spends_no_request_on_typing(harness: Harness) -> None:
+async def test_even_a_fast_answer_shows_typing_first(harness: Harness) -> None:
     asked = await harness.ask("quick one")
     await harness.replies_to(asked)
-    assert harness.discord.typing == []
+    [(channel_id, typed_at)] = harness.discord.typing
+    posted = next(r for r in harness.discord.requests if r.method == "POST" and r.path.endswith("/messages"))
+    assert channel_id == harness.channel.id and typed_at <= posted.time
 
 
 async def test_a_reply_to_the_bot_counts_as_a_mention(harness: Harness) -> None:
