@@ -24,6 +24,20 @@ def bot_env(tmp_path: Path, **values: str) -> dict[str, str]:
     return env
 
 
+def fakes_env(
+    tmp_path: Path, discord_fake: FakeDiscord, model: FakeCompletions, **values: str
+) -> dict[str, str]:
+    """The bot process's environment pointing at the fakes, with a database under `tmp_path`/state."""
+    settings = {
+        "DISCORD_TOKEN": discord_fake.token,
+        "EVOLINK_API_KEY": model.api_key,
+        "EVOLINK_BASE_URL": model.base_url,
+        "DATABASE_URL": "sqlite:///state/bot.db",
+        **discord_fake.env(),
+    }
+    return bot_env(tmp_path, **{**settings, **values})
+
+
 async def run_bot(tmp_path: Path, env: dict[str, str], *arguments: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable, str(ROOT / "bot.py"), *arguments, cwd=tmp_path, env=env,
@@ -54,16 +68,7 @@ async def test_the_process_answers_a_mention_and_exits_cleanly_on_sigterm(
     guild = discord_fake.add_guild("Process Server")
     channel = discord_fake.add_text_channel(guild, "general")
     alice = discord_fake.add_member(guild, "alice")
-    env = bot_env(
-        tmp_path,
-        DISCORD_TOKEN=discord_fake.token,
-        EVOLINK_API_KEY=API_KEY,
-        EVOLINK_BASE_URL=model.base_url,
-        DATABASE_URL="sqlite:///state/bot.db",
-        DEV_GUILD_ID=str(guild.id),
-        STREAM="false",
-        **discord_fake.env(),
-    )
+    env = fakes_env(tmp_path, discord_fake, model, DEV_GUILD_ID=str(guild.id), STREAM="false")
     process = await run_bot(tmp_path, env)
     try:
         # With the intent off in the portal, the first IDENTIFY is refused (4014) and the bot
@@ -102,14 +107,7 @@ async def test_check_prints_the_checklist_and_exits_non_zero_on_a_failure(tmp_pa
     await discord_fake.start()
     await model.start()
     discord_fake.add_guild("Process Server")
-    env = bot_env(
-        tmp_path,
-        DISCORD_TOKEN=discord_fake.token,
-        EVOLINK_API_KEY=key,
-        EVOLINK_BASE_URL=model.base_url,
-        DATABASE_URL="sqlite:///state/bot.db",
-        **discord_fake.env(),
-    )
+    env = fakes_env(tmp_path, discord_fake, model, EVOLINK_API_KEY=key)
     try:
         process = await run_bot(tmp_path, env, "--check")
         stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)

@@ -24,7 +24,7 @@ import pytest
 from tests.conftest import API_KEY
 from tests.fakes.completions import FakeCompletions, RecordedCompletionRequest, Reply
 from tests.fakes.discord import FakeChannel, FakeDiscord, FakeUser
-from tests.test_bot_process import ROOT, bot_env
+from tests.test_bot_process import ROOT, fakes_env
 
 pytestmark = pytest.mark.slow
 
@@ -120,16 +120,13 @@ async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
     await model.start()
     model.default = answer_after_a_moment
     guild = discord_fake.add_guild("Durable Server")
-    env = bot_env(
+    env = fakes_env(
         tmp_path,
-        DISCORD_TOKEN=discord_fake.token,
-        EVOLINK_API_KEY=API_KEY,
-        EVOLINK_BASE_URL=model.base_url,
-        DATABASE_URL="sqlite:///state/bot.db",
+        discord_fake,
+        model,
         DEV_GUILD_ID=str(guild.id),
         STREAM="false",  # a streamed answer is visible in part before it is stored, by design
         MEMBER_COOLDOWN_SECONDS="0",
-        **discord_fake.env(),
     )
     yield Scene(
         discord_fake,
