@@ -21,11 +21,11 @@ from dotenv import load_dotenv
 
 from assistant import preflight
 from assistant.answering import Answerer
-from assistant.completions import DEFAULT_RETRY, CompletionsClient, RetryPolicy, Timeouts
+from assistant.budgets.quotas import Budgets, QuotaService
 from assistant.context import ContextBuilder
 from assistant.cooldowns import Cooldowns
-from assistant.pacing import EDIT_INTERVAL_SECONDS, Pacer
-from assistant.quotas import Budgets, QuotaService
+from assistant.delivery.pacing import EDIT_INTERVAL_SECONDS, Pacer
+from assistant.model.completions import DEFAULT_RETRY, CompletionsClient, RetryPolicy, Timeouts
 from assistant.reporting import AssistantTree
 from assistant.settings import Settings, SettingsError
 from storage.database import Database

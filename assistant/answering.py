@@ -12,16 +12,16 @@ import logging
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from assistant.budgets import BudgetGate, Charge, Unlimited
-from assistant.completions import CompletionsClient, Usage
+from assistant.budgets.gate import BudgetGate, Charge, Unlimited
 from assistant.context import Context, ContextBuilder, label_user_turn
 from assistant.cooldowns import Cooldowns
-from assistant.delivery import Commit, Delivery, deliver_streamed, deliver_whole
+from assistant.delivery.pacing import Pacer
+from assistant.delivery.posting import Commit, Delivery, deliver_streamed, deliver_whole
+from assistant.delivery.replies import ReplyTarget
 from assistant.errors import ShuttingDown
 from assistant.lanes import Lanes
-from assistant.pacing import Pacer
-from assistant.replies import ReplyTarget
-from assistant.tokens import estimate_message_tokens
+from assistant.model.completions import CompletionsClient, Usage
+from assistant.model.tokens import estimate_message_tokens
 from storage.history import Exchange, HistoryStore, Turn
 
 log = logging.getLogger(__name__)

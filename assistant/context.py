@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assistant.errors import QuestionTooLong
-from assistant.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
+from assistant.model.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
 from storage.history import HistoryStore, Turn
 
 ChatMessage = dict[str, str]

@@ -13,8 +13,8 @@ import logging
 import discord
 from discord import app_commands
 
+from assistant.delivery.replies import NO_MENTIONS
 from assistant.errors import GENERIC_FAILURE, BotError
-from assistant.replies import NO_MENTIONS
 
 log = logging.getLogger(__name__)
 

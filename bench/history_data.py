@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from assistant.context import label_user_turn
-from assistant.tokens import MESSAGE_OVERHEAD_TOKENS
+from assistant.model.tokens import MESSAGE_OVERHEAD_TOKENS
 
 HOT_CHANNEL_ID = 1
 FIRST_CHANNEL_ID = 1_000
@@ -59,7 +59,7 @@ def channel_count(total_rows: int) -> int:
 
 
 def ascii_tokens(text: str) -> int:
-    """Return :func:`assistant.tokens.estimate_message_tokens` of ASCII text, without its per-char scan."""
+    """Return :func:`assistant.model.tokens.estimate_message_tokens` of ASCII text, without a scan."""
     return -(-len(text) // 4) + MESSAGE_OVERHEAD_TOKENS
 
 

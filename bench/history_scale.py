@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.context import SLIDING_WINDOW_TOKENS, ContextBuilder, label_user_turn
+from assistant.model.tokens import estimate_message_tokens
 from assistant.settings import DEFAULT_SYSTEM_PROMPT, Secret, Settings
-from assistant.tokens import estimate_message_tokens
 from bench.history_data import (
     AUTHOR_NAME,
     GUILD_ID,

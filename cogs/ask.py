@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from assistant.answering import Question
-from assistant.replies import InteractionReply
+from assistant.delivery.replies import InteractionReply
 
 if TYPE_CHECKING:
     from bot import AssistantBot

@@ -10,8 +10,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from assistant.answering import Question
+from assistant.delivery.replies import NO_MENTIONS, ChannelReply, MessageReply
 from assistant.questions import addresses_bot, is_conversation_message, question_from, question_text
-from assistant.replies import NO_MENTIONS, ChannelReply, MessageReply
 from assistant.reporting import report_failure, report_failure_in
 from assistant.threads import THREAD_AUTO_ARCHIVE_MINUTES, missing_permissions, thread_name
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
+from assistant.delivery.replies import NO_MENTIONS, MessageReply
 from assistant.questions import addresses_bot, is_conversation_message, question_from, question_text
-from assistant.replies import NO_MENTIONS, MessageReply
 from assistant.reporting import report_failure
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from assistant.quotas import Budgets, UsageReport, discord_relative_time
-from assistant.replies import NO_MENTIONS
+from assistant.budgets.quotas import Budgets, UsageReport, discord_relative_time
+from assistant.delivery.replies import NO_MENTIONS
 from assistant.settings import MAX_DAILY_TOKENS
 from storage.usage import Tally
 

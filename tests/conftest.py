@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from assistant.completions import DEFAULT_RETRY, RetryPolicy
+from assistant.model.completions import DEFAULT_RETRY, RetryPolicy
 from assistant.settings import Secret, Settings
 from bot import AssistantBot, utc_now
 from tests.audit import audit

@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from assistant.completions import CompletionsClient
+from assistant.model.completions import CompletionsClient
 from tests.fakes.completions import FakeCompletions
 
 COMPLETIONS_API_KEY = "sk-completions-test-0123456789abcdef"

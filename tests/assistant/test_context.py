@@ -20,7 +20,7 @@ from assistant.context import (
     label_user_turn,
 )
 from assistant.errors import QuestionTooLong
-from assistant.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
+from assistant.model.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
 from storage.database import Database
 from storage.history import Exchange, HistoryStore, Turn
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from assistant.delivery.splitting import split_message
 from assistant.errors import AuthenticationFailed
-from assistant.splitting import split_message
 from cogs.mentions import EMPTY_MENTION_HINT
 from tests.conftest import Harness
 from tests.fakes.completions import Reply

@@ -12,8 +12,8 @@ import pytest
 
 from assistant.answering import COMPLETION_ALLOWANCE_TOKENS
 from assistant.errors import AuthenticationFailed
+from assistant.model.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
 from assistant.settings import DEFAULT_SYSTEM_PROMPT, MAX_DAILY_TOKENS
-from assistant.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
 from cogs.quota import SET_REFUSED, member_name
 from storage.usage import Tally
 from tests.conftest import Harness

@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from assistant.delivery import CUT_OFF_NOTE
-from assistant.splitting import split_message
-from assistant.streaming import STREAMING_MARKER
+from assistant.delivery.posting import CUT_OFF_NOTE
+from assistant.delivery.splitting import split_message
+from assistant.delivery.streaming import STREAMING_MARKER
 from tests.conftest import Harness
 from tests.fakes.completions import Reply
 

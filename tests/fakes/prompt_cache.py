@@ -2,7 +2,7 @@
 
 OpenAI serves from its cache the longest prefix a prompt shares with an earlier prompt, counted only
 once the prefix reaches 1,024 tokens and then in steps of 128. Tokens are the project's estimate
-(:mod:`assistant.tokens`), so the figures agree with what the bot thinks it sends: a message shared
+(:mod:`assistant.model.tokens`), so the figures agree with what the bot thinks it sends: a message shared
 whole counts its estimated tokens, framing included; within the first message that differs (same
 role), the common characters count a quarter of a token each. Cache expiry is not modelled.
 """
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
+from assistant.model.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
 
 CACHE_MIN_TOKENS = 1_024
 CACHE_STEP_TOKENS = 128

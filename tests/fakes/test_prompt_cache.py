@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from assistant.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
+from assistant.model.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
 from tests.fakes.completions import FakeCompletions
 from tests.fakes.prompt_cache import PromptCache, billable_cached, message_keys
 

@@ -15,7 +15,7 @@ from typing import Any
 import discord
 import pytest
 
-from assistant.completions import RetryPolicy
+from assistant.model.completions import RetryPolicy
 from tests.faults.checks import BotWarnings
 
 FAST_RETRY = RetryPolicy(attempts=3, base_delay_seconds=0.01, max_delay_seconds=30.0)

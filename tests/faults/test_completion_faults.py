@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.completions_wire import QUOTA_SCOPES
-from assistant.delivery import CUT_OFF_NOTE
+from assistant.delivery.posting import CUT_OFF_NOTE
 from assistant.errors import (
     AuthenticationFailed,
     ContextTooLong,
@@ -20,6 +19,7 @@ from assistant.errors import (
     RequestTimedOut,
     ServiceUnavailable,
 )
+from assistant.model.wire import QUOTA_SCOPES
 from tests.conftest import Harness
 from tests.fakes.completions import Reply
 from tests.faults.checks import (

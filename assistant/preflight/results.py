@@ -1,6 +1,6 @@
 """The preflight's records (one :class:`CheckResult` per checklist line) and the one GET its checks share.
 
-Kept apart from :mod:`assistant.preflight` so the check modules can use them without an import cycle.
+Kept apart from :mod:`assistant.preflight.checks` so the check modules can use them without an import cycle.
 """
 
 from __future__ import annotations

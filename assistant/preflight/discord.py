@@ -15,7 +15,7 @@ import aiohttp
 import discord
 import yarl
 
-from assistant.preflight_results import CheckFailed, CheckResult, Status, Unreachable, http_get, skipped
+from assistant.preflight.results import CheckFailed, CheckResult, Status, Unreachable, http_get, skipped
 from assistant.settings import Settings
 
 LOGIN, INTENT, SERVERS = "Discord token", "Message Content intent", "Servers"

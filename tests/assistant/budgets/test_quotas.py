@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.completions import Usage
-from assistant.errors import BudgetExhausted, InvalidBudget
-from assistant.quotas import (
+from assistant.budgets.quotas import (
     Budgets,
     QuotaService,
     Shortfall,
@@ -24,6 +22,8 @@ from assistant.quotas import (
     tally_of,
     utc_day,
 )
+from assistant.errors import BudgetExhausted, InvalidBudget
+from assistant.model.completions import Usage
 from assistant.settings import MAX_DAILY_TOKENS
 from storage.database import Database
 from storage.usage import Standing, StoredBudgets, Tally, UsageStore

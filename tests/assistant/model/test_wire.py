@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from assistant.completions_wire import Usage, classify_error, parse_retry_after, parse_usage
 from assistant.errors import BadRequest, ContentFiltered, OutOfCredit, RateLimited, ServiceUnavailable
+from assistant.model.wire import Usage, classify_error, parse_retry_after, parse_usage
 
 
 def test_retry_after_as_an_http_date() -> None:

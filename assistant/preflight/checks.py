@@ -1,8 +1,8 @@
 """`python bot.py --check`: a preflight that tells a new user, line by line, what their setup lacks.
 
 :func:`run_checks` runs every check and returns one :class:`CheckResult` per checklist line: the
-settings and the database here, the completions service in :mod:`assistant.preflight_completions`,
-Discord in :mod:`assistant.preflight_discord`. The database, the service and Discord are checked at
+settings and the database here, the completions service in :mod:`assistant.preflight.completions`,
+Discord in :mod:`assistant.preflight.discord`. The database, the service and Discord are checked at
 once, so two dead hosts cost one timeout, not two. :func:`format_report` turns the results into the
 checklist and :func:`run` is what ``bot.py --check`` calls.
 
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import aiohttp
 
-from assistant.preflight_completions import KEY, MODEL, check_completions
-from assistant.preflight_discord import INTENT, LOGIN, SERVERS, check_discord
-from assistant.preflight_results import CheckResult, Status, shown_url
+from assistant.preflight.completions import KEY, MODEL, check_completions
+from assistant.preflight.discord import INTENT, LOGIN, SERVERS, check_discord
+from assistant.preflight.results import CheckResult, Status, shown_url
 from assistant.settings import Settings
 from storage.database import Database
 

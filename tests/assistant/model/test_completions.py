@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from assistant.completions import Completion, CompletionsClient, RetryPolicy, Timeouts, Usage
 from assistant.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -24,6 +23,7 @@ from assistant.errors import (
     RequestTimedOut,
     ServiceUnavailable,
 )
+from assistant.model.completions import Completion, CompletionsClient, RetryPolicy, Timeouts, Usage
 from assistant.settings import Secret
 from tests.assistant.conftest import COMPLETIONS_API_KEY, MakeClient
 from tests.fakes.completions import FakeCompletions, Reply

@@ -1,7 +1,7 @@
 """The chat-completions wire format: answers, usage and errors as the service sends them.
 
 Pure functions over bodies and headers, so they are unit-testable without a server; the client in
-:mod:`assistant.completions` does the HTTP. Parsing is tolerant: unknown keys are ignored and nulls
+:mod:`assistant.model.completions` does the HTTP. Parsing is tolerant: unknown keys are ignored and nulls
 or missing ``*_details`` are fine. Errors are classified by ``error.code`` (or ``error.type``) first,
 then by HTTP status, because EvoLink (a New API gateway) and OpenAI disagree on statuses.
 

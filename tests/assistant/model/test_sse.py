@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assistant.completions import CompletionsClient, StreamEnd, StreamEvent, TextDelta, Usage
 from assistant.errors import (
     AuthenticationFailed,
     ConnectionFailed,
@@ -21,7 +20,8 @@ from assistant.errors import (
     MalformedReply,
     OutOfCredit,
 )
-from assistant.sse import iter_sse_data
+from assistant.model.completions import CompletionsClient, StreamEnd, StreamEvent, TextDelta, Usage
+from assistant.model.sse import iter_sse_data
 from tests.assistant.conftest import COMPLETIONS_API_KEY, MakeClient
 from tests.fakes.completions import FakeCompletions, Reply
 

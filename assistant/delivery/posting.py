@@ -12,9 +12,12 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from assistant.budgets import Charge
-from assistant.completions import CompletionsClient, StreamEnd, TextDelta, Usage
+from assistant.budgets.gate import Charge
 from assistant.context import Context
+from assistant.delivery.pacing import Pacer
+from assistant.delivery.replies import ReplyTarget
+from assistant.delivery.splitting import split_message
+from assistant.delivery.streaming import StreamWriter
 from assistant.errors import (
     CompletionError,
     ConnectionFailed,
@@ -24,11 +27,8 @@ from assistant.errors import (
     RequestTimedOut,
     ServiceUnavailable,
 )
-from assistant.pacing import Pacer
-from assistant.replies import ReplyTarget
-from assistant.splitting import split_message
-from assistant.streaming import StreamWriter
-from assistant.tokens import estimate_text_tokens
+from assistant.model.completions import CompletionsClient, StreamEnd, TextDelta, Usage
+from assistant.model.tokens import estimate_text_tokens
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Daily token budgets per server and per member: the :class:`~assistant.budgets.BudgetGate` in use.
+"""Daily token budgets per server and per member: the :class:`~assistant.budgets.gate.BudgetGate` in use.
 
 Budgets count ``usage.total_tokens`` per UTC day. Before each model call a request reserves its
 estimate, and is refused while a budget is used up, reservations of requests in flight included.
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
-from assistant.budgets import Reservation
-from assistant.completions import Usage
+from assistant.budgets.gate import Reservation
 from assistant.errors import BudgetExhausted, InvalidBudget
+from assistant.model.completions import Usage
 from assistant.settings import MAX_DAILY_TOKENS
 from storage.usage import DayReport, LedgerKey, Standing, StoredBudgets, Tally, UsageStore
 

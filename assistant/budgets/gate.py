@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from assistant.completions import Usage
+from assistant.model.completions import Usage
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ import logging
 from collections.abc import Hashable
 from typing import Any
 
-from assistant.pacing import Pacer
-from assistant.replies import ReplyTarget
-from assistant.splitting import DISCORD_MESSAGE_LIMIT, Part, split_point
+from assistant.delivery.pacing import Pacer
+from assistant.delivery.replies import ReplyTarget
+from assistant.delivery.splitting import DISCORD_MESSAGE_LIMIT, Part, split_point
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from assistant.preflight import CheckResult, Status, format_report, run_checks
+from assistant.preflight.checks import CheckResult, Status, format_report, run_checks
 from assistant.settings import Secret, Settings
 from tests.conftest import API_KEY, test_settings
 from tests.fakes.completions import FakeCompletions, Reply

@@ -1,7 +1,7 @@
 """The chat-completions client: one POST per answer, classified errors, bounded retries.
 
 Knows nothing of Discord. The wire format (parsing, error classification) lives in
-:mod:`assistant.completions_wire` and the streaming format in :mod:`assistant.sse`; the answer types
+:mod:`assistant.model.wire` and the streaming format in :mod:`assistant.model.sse`; the answer types
 are re-exported here so callers import from one place.
 
 Retried: :class:`RateLimited`, :class:`ServiceUnavailable`, :class:`ConnectionFailed` (their
@@ -23,7 +23,9 @@ from typing import Any
 
 import aiohttp
 
-from assistant.completions_wire import (
+from assistant.errors import CompletionError, ConnectionFailed, RateLimited, RequestTimedOut
+from assistant.model.sse import stream_events
+from assistant.model.wire import (
     Completion,
     StreamEnd,
     StreamEvent,
@@ -33,8 +35,6 @@ from assistant.completions_wire import (
     parse_completion,
     request_id_of,
 )
-from assistant.errors import CompletionError, ConnectionFailed, RateLimited, RequestTimedOut
-from assistant.sse import stream_events
 
 __all__ = [
     "DEFAULT_RETRY",

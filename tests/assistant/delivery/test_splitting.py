@@ -1,4 +1,4 @@
-"""Tests for assistant.splitting: cut preferences, code fences, limits and round-trips."""
+"""Tests for assistant.delivery.splitting: cut preferences, code fences, limits and round-trips."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.splitting import (
+from assistant.delivery.splitting import (
     DISCORD_MESSAGE_LIMIT,
     Fence,
     Part,

@@ -10,7 +10,8 @@ from collections.abc import AsyncGenerator, AsyncIterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
 
-from assistant.completions_wire import (
+from assistant.errors import ConnectionFailed, MalformedReply
+from assistant.model.wire import (
     StreamEnd,
     StreamEvent,
     TextDelta,
@@ -24,7 +25,6 @@ from assistant.completions_wire import (
     require_answer,
     str_or_none,
 )
-from assistant.errors import ConnectionFailed, MalformedReply
 
 
 async def stream_events(

@@ -16,8 +16,6 @@ from collections.abc import Mapping
 
 import aiohttp
 
-from assistant.completions import CompletionsClient, RetryPolicy, Timeouts
-from assistant.completions_wire import classify_error
 from assistant.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -29,7 +27,9 @@ from assistant.errors import (
     RateLimited,
     ServiceUnavailable,
 )
-from assistant.preflight_results import (
+from assistant.model.completions import CompletionsClient, RetryPolicy, Timeouts
+from assistant.model.wire import classify_error
+from assistant.preflight.results import (
     CONNECT_TIMEOUT_SECONDS,
     CheckResult,
     Status,

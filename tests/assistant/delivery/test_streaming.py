@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.pacing import Pacer
-from assistant.splitting import split_message
-from assistant.streaming import STREAMING_MARKER, StreamWriter
+from assistant.delivery.pacing import Pacer
+from assistant.delivery.splitting import split_message
+from assistant.delivery.streaming import STREAMING_MARKER, StreamWriter
 
 
 @dataclass

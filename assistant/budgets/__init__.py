@@ -1,0 +1,3 @@
+"""Budgets: the gate every model call passes (:mod:`.gate`) and the daily token quotas behind it
+(:mod:`.quotas`).
+"""
