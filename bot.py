@@ -23,7 +23,6 @@ from assistant import preflight
 from assistant.answering import Answerer
 from assistant.budgets.quotas import Budgets, QuotaService
 from assistant.context import ContextBuilder
-from assistant.cooldowns import Cooldowns
 from assistant.delivery.pacing import EDIT_INTERVAL_SECONDS, Pacer
 from assistant.model.completions import DEFAULT_RETRY, CompletionsClient, RetryPolicy, Timeouts
 from assistant.reporting import AssistantTree
@@ -123,8 +122,8 @@ class AssistantBot(commands.Bot):
             budgets=self.quotas,
             stream=settings.stream,
             pacer=Pacer(self._edit_interval_seconds),
-            cooldowns=Cooldowns(settings.member_cooldown_seconds),
             channel_queue_limit=settings.channel_queue_limit,
+            member_queue_limit=settings.member_queue_limit,
         )
 
     async def _open_quotas(self) -> QuotaService:

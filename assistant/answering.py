@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from assistant.budgets.gate import BudgetGate, Charge, Unlimited
 from assistant.context import Context, ContextBuilder, label_user_turn
-from assistant.cooldowns import Cooldowns
 from assistant.delivery.pacing import Pacer
 from assistant.delivery.posting import Commit, Delivery, deliver_streamed, deliver_whole
 from assistant.delivery.replies import ReplyTarget
@@ -22,6 +21,7 @@ from assistant.errors import ShuttingDown
 from assistant.lanes import Lanes
 from assistant.model.completions import CompletionsClient, Usage
 from assistant.model.tokens import estimate_message_tokens
+from assistant.resets import Resets
 from storage.history import Exchange, HistoryStore, Turn
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,11 @@ class Question:
             return ("channel", self.channel_id)
         return ("member", self.channel_id, self.author_id)
 
+    @property
+    def asker(self) -> Hashable:
+        """Return the key of the member asking, whose questions in flight are bounded together."""
+        return (self.guild_id, self.author_id)
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -77,8 +82,8 @@ class Answerer:
         budgets: BudgetGate | None = None,
         stream: bool = False,
         pacer: Pacer | None = None,
-        cooldowns: Cooldowns | None = None,
         channel_queue_limit: int | None = None,
+        member_queue_limit: int | None = None,
     ) -> None:
         self._completions = completions
         self._history = history
@@ -86,8 +91,8 @@ class Answerer:
         self._budgets = budgets or Unlimited()
         self._stream = stream
         self._pacer = pacer or Pacer()
-        self._cooldowns = cooldowns or Cooldowns(0)
-        self.lanes = Lanes(group_limit=channel_queue_limit)
+        self.lanes = Lanes(group_limit=channel_queue_limit, owner_limit=member_queue_limit)
+        self._resets = Resets()
         self._tasks: set[asyncio.Task[object]] = set()
         self._closing = False
 
@@ -95,15 +100,16 @@ class Answerer:
         """Answer `question` at `target` once the conversation's earlier questions are done."""
         if self._closing:
             raise ShuttingDown("question arrived during shutdown")
-        self._cooldowns.take((question.guild_id, question.author_id))
         # Joining is synchronous, so the place in line is taken in event order.
-        turnstile = self.lanes.join(question.conversation, group=question.channel_id)
+        turnstile = self.lanes.join(question.conversation, group=question.channel_id, owner=question.asker)
+        # Taken on arrival: a /reset from now on forgets this question too, even if it waits in line.
+        asked_in = self._resets.epoch(question.channel_id)
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
         try:
             async with turnstile:
-                return await self._answer_in_turn(question, target)
+                return await self._answer_in_turn(question, target, asked_in)
         except asyncio.CancelledError:
             if not self._closing:
                 raise
@@ -112,7 +118,7 @@ class Answerer:
             if task is not None:
                 self._tasks.discard(task)
 
-    async def _answer_in_turn(self, question: Question, target: ReplyTarget) -> Answer:
+    async def _answer_in_turn(self, question: Question, target: ReplyTarget, asked_in: int) -> Answer:
         """Build the context, deliver the answer, and keep history in step with what was posted."""
         labelled = label_user_turn(question.author_name, question.text)
         context = await self._context.build(question.channel_id, labelled)
@@ -122,11 +128,8 @@ class Answerer:
             # Stored as soon as the answer is known, before its final posting: whatever reaches
             # Discord is in the history even if the process dies right after.
             if question.record:
-                stored.extend(
-                    await self._history.append_exchange(
-                        exchange_for(question, labelled, text, first_message_id)
-                    )
-                )
+                exchange = exchange_for(question, labelled, text, first_message_id)
+                stored.extend(await self._resets.store(exchange, asked_in, self._history.append_exchange))
 
         try:
             delivery = await self._deliver(question, context, target, commit)
@@ -154,6 +157,10 @@ class Answerer:
             return await deliver_whole(self._completions, context, target, charge, commit)
         finally:
             await charge.release()  # a no-op once settled
+
+    async def forget(self, channel_id: int) -> int:
+        """Forget a channel's history and everything asked there until now, answers in flight included."""
+        return await self._resets.reset(channel_id, self._history.forget)
 
     async def close(self, grace_seconds: float) -> None:
         """Take no new questions; let those in flight finish within the grace, then cancel them."""

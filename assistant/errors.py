@@ -178,16 +178,16 @@ class ChannelBusy(BotError):
     user_message = "Too many questions are waiting in this channel right now. Please try again in a minute."
 
 
-class SlowDown(BotError):
-    """A member is asking faster than their cooldown allows."""
+class TooManyWaiting(BotError):
+    """A member already has several questions waiting; more are dropped until those are answered."""
 
-    def __init__(self, retry_after_seconds: float, *, notify: bool = True) -> None:
-        super().__init__(f"member cooldown, retry in {retry_after_seconds:.1f} s")
-        seconds = max(1, round(retry_after_seconds))
+    def __init__(self, waiting: int, *, notify: bool = True) -> None:
+        super().__init__(f"member already has {waiting} questions in flight")
         self.user_message = (
-            f"You're asking faster than I can keep up: please wait {seconds} s before your next question."
+            f"You already have {waiting} questions waiting for an answer, so I dropped this one. "
+            "Ask it again once those are answered."
         )
-        # One reminder per cooldown is enough; a flood of refusals would flood the channel too.
+        # One notice per flood is enough; a refusal per extra question would flood the channel too.
         self.silent = not notify
 
 

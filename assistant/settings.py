@@ -67,7 +67,7 @@ class Settings:
     log_level: str = "INFO"
     request_timeout_seconds: float = 120.0
     channel_queue_limit: int = 20
-    member_cooldown_seconds: float = 2.0
+    member_queue_limit: int = 3
     shutdown_grace_seconds: float = 20.0
     # Test and self-hosting hooks: point discord.py at another Discord-compatible endpoint.
     discord_api_base: str | None = None
@@ -92,7 +92,7 @@ class Settings:
             log_level=reader.get("LOG_LEVEL", "INFO", _log_level),
             request_timeout_seconds=reader.get("REQUEST_TIMEOUT_SECONDS", "120", _float_between(1, 900)),
             channel_queue_limit=reader.get("CHANNEL_QUEUE_LIMIT", "20", _int_between(1, 1000)),
-            member_cooldown_seconds=reader.get("MEMBER_COOLDOWN_SECONDS", "2", _float_between(0, 3600)),
+            member_queue_limit=reader.get("MEMBER_QUEUE_LIMIT", "3", _int_between(1, 100)),
             shutdown_grace_seconds=reader.get("SHUTDOWN_GRACE_SECONDS", "20", _float_between(0, 600)),
             discord_api_base=reader.get("DISCORD_API_BASE", "", _optional_url),
             discord_gateway_url=reader.get("DISCORD_GATEWAY_URL", "", _optional_url),

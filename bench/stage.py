@@ -32,11 +32,10 @@ API_KEY = "sk-bench-key"
 TAG = re.compile(r"\[(c\d+r\d+)\]")
 READY_TIMEOUT_SECONDS = 60.0
 # Budgets stay on (every answer pays for its reservation) but never refuse a benchmark question;
-# a benchmark member asks again as soon as answered, faster than the member cooldown allows.
+# a benchmark member asks again as soon as answered.
 NEVER_REFUSE: dict[str, Any] = {
     "guild_daily_tokens": MAX_DAILY_TOKENS,
     "user_daily_tokens": MAX_DAILY_TOKENS,
-    "member_cooldown_seconds": 0.0,
 }
 
 

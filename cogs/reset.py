@@ -34,7 +34,7 @@ class Reset(commands.Cog):
         if not self.may_reset(interaction, channel_id):
             await interaction.response.send_message(REFUSAL, ephemeral=True)
             return
-        forgotten = await self.bot.history.forget(channel_id)
+        forgotten = await self.bot.answerer.forget(channel_id)
         noun = "message" if forgotten == 1 else "messages"
         await interaction.response.send_message(
             f"Done: I forgot {forgotten} {noun} of this conversation. The next question starts afresh.",

@@ -184,7 +184,6 @@ def test_settings(
         database_path=tmp_path / "data" / "bot.db",
         stream=False,
         request_timeout_seconds=5.0,
-        member_cooldown_seconds=0.0,
         shutdown_grace_seconds=2.0,
     )
     return dataclasses.replace(base, **overrides)

@@ -126,7 +126,6 @@ async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
         model,
         DEV_GUILD_ID=str(guild.id),
         STREAM="false",  # a streamed answer is visible in part before it is stored, by design
-        MEMBER_COOLDOWN_SECONDS="0",
     )
     yield Scene(
         discord_fake,

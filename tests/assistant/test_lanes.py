@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from assistant.errors import ChannelBusy
+from assistant.errors import ChannelBusy, TooManyWaiting
 from assistant.lanes import Lanes
 
 
@@ -104,3 +104,34 @@ async def test_a_full_group_refuses_new_places_until_one_leaves() -> None:
     assert lanes.in_group("channel") == 1
     lanes.join(("member", 3), group="channel")
     assert lanes.in_group("channel") == 2
+
+
+async def test_an_owner_at_its_limit_is_refused_and_told_once_per_flood() -> None:
+    lanes = Lanes(owner_limit=2)
+    held = [lanes.join(("member", n), owner="alice") for n in range(2)]
+    with pytest.raises(TooManyWaiting) as first:
+        lanes.join(("member", 9), owner="alice")
+    with pytest.raises(TooManyWaiting) as second:
+        lanes.join(("member", 9), owner="alice")
+    assert not first.value.silent
+    assert second.value.silent
+    lanes.join("other", owner="bob")  # another owner is not affected
+    for turnstile in held:
+        async with turnstile:
+            pass
+    # Alice had nothing left in flight: a new flood is told again.
+    again = [lanes.join(("member", n), owner="alice") for n in range(2)]
+    with pytest.raises(TooManyWaiting) as third:
+        lanes.join(("member", 9), owner="alice")
+    assert not third.value.silent
+    for turnstile in again:
+        async with turnstile:
+            pass
+
+
+async def test_an_owner_who_waits_for_each_place_is_never_refused() -> None:
+    lanes = Lanes(owner_limit=1)
+    for _ in range(100):
+        async with lanes.join("a", owner="alice"):
+            pass
+    assert len(lanes) == 0

@@ -8,7 +8,7 @@ import discord
 import pytest
 from discord import app_commands
 
-from assistant.errors import GENERIC_FAILURE, RateLimited, SlowDown
+from assistant.errors import GENERIC_FAILURE, RateLimited, TooManyWaiting
 from assistant.reporting import (
     ANSWER_DELETED,
     DISCORD_FAILURE,
@@ -48,10 +48,10 @@ def test_a_missing_permission_is_named_generally() -> None:
     assert "permission" in describe_failure(forbidden)
 
 
-def test_a_silent_slow_down_still_has_a_message() -> None:
-    error = SlowDown(4.2, notify=False)
+def test_a_silent_flood_notice_still_has_a_message() -> None:
+    error = TooManyWaiting(3, notify=False)
     assert error.silent
-    assert "4 s" in describe_failure(error)
+    assert "3 questions waiting" in describe_failure(error)
 
 
 def discord_error(kind: type[discord.HTTPException], status: int, code: int) -> discord.HTTPException:

@@ -1,28 +1,50 @@
-"""Back-pressure and shutdown, end to end: floods are slowed, busy channels say so, restarts tell."""
+"""Back-pressure and shutdown, end to end: floods are dropped, busy channels say so, restarts tell."""
 
 from __future__ import annotations
 
 import asyncio
 
-from assistant.errors import ChannelBusy, ShuttingDown
+from assistant.errors import ChannelBusy, ShuttingDown, TooManyWaiting
 from tests.conftest import Harness
 from tests.fakes.completions import Reply
 
 
-async def test_a_flooding_member_is_slowed_with_one_clear_reply(harness: Harness) -> None:
+async def test_a_member_who_waits_for_each_answer_is_never_slowed(harness: Harness) -> None:
+    for n in range(12):
+        asked = await harness.ask(f"question {n}")
+        [answer] = await harness.replies_to(asked)
+        assert not answer["content"].startswith("You already have")
+    assert len(harness.model.requests) == 12
+
+
+async def test_a_flooding_member_gets_one_notice_and_the_extra_questions_are_dropped(
+    harness: Harness,
+) -> None:
     await harness.stop_bot()
-    await harness.start_bot(member_cooldown_seconds=60.0)
+    await harness.start_bot(member_queue_limit=2)
+    release = asyncio.Event()
+    harness.model.enqueue(*(Reply(text=f"answer {n}", release=release) for n in range(2)))
     asked = [await harness.ask(f"question {n}") for n in range(6)]
-    await harness.replies_to(asked[0], count=4)
-    await harness.settled()
-    replies = [m["content"] for m in harness.discord.bot_messages(harness.channel)]
-    slow_downs = [r for r in replies if r.startswith("You're asking faster")]
-    assert len(slow_downs) == 1
-    assert len(harness.model.requests) == 3  # the burst
+    await harness.model.wait_requests(1)
+    notices = await harness.replies_to(asked[1])
+    assert [m["content"] for m in notices] == [TooManyWaiting(2).user_message]
     # Another member is not affected.
     other = await harness.ask("my turn", author=harness.bob)
+    await harness.model.wait_requests(2)
+    release.set()
     await harness.replies_to(other)
-    assert len(harness.model.requests) == 4
+    await harness.settled()
+    texts = [m["content"] for m in harness.discord.bot_messages(harness.channel)]
+    assert texts.count(TooManyWaiting(2).user_message) == 1
+    assert [r.messages[-1]["content"] for r in harness.model.requests] == [
+        "alice: question 0",
+        "bob: my turn",
+        "alice: question 1",
+    ]
+    # Once the flood is answered, the member asks freely again, and would be told again.
+    again = await harness.ask("after the flood")
+    [answer] = await harness.replies_to(again)
+    assert answer["content"] != TooManyWaiting(2).user_message
 
 
 async def test_a_channel_at_its_limit_answers_busy_and_keeps_nothing_waiting(harness: Harness) -> None:
