@@ -27,10 +27,10 @@ from assistant.delivery.pacing import EDIT_INTERVAL_SECONDS, Pacer
 from assistant.model.completions import DEFAULT_RETRY, CompletionsClient, RetryPolicy, Timeouts
 from assistant.reporting import AssistantTree
 from assistant.settings import Settings, SettingsError
-from storage.database import Database
-from storage.history import HistoryStore
-from storage.threads import ThreadStore
-from storage.usage import UsageStore
+from storage.sqlite.database import Database
+from storage.sqlite.history import HistoryStore
+from storage.sqlite.threads import ThreadStore
+from storage.sqlite.usage import UsageStore
 
 log = logging.getLogger("bot")
 

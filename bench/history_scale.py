@@ -29,8 +29,8 @@ from bench.history_data import (
     database_bytes,
 )
 from bench.stats import summary_ms
-from storage.database import Database
-from storage.history import Exchange, HistoryStore, Turn
+from storage.sqlite.database import Database
+from storage.sqlite.history import Exchange, HistoryStore, Turn
 
 # The default CONTEXT_TOKENS, as a bot started with no such setting uses.
 CONTEXT_TOKENS = Settings(discord_token=Secret(""), evolink_api_key=Secret("")).context_tokens

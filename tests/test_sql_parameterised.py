@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCANNED_FOLDERS = ("storage", "assistant")
 EXECUTE_METHODS = frozenset({"execute", "executemany", "executescript"})
 # (file, function, the run-time names its SQL interpolates) that are known and safe.
-ALLOWED = frozenset({("storage/database.py", "Database.migrate", frozenset({"script", "number"}))})
+ALLOWED = frozenset({("storage/sqlite/database.py", "Database.migrate", frozenset({"script", "number"}))})
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def sql_calls(path: Path, root: Path = ROOT) -> list[SqlCall]:
 
 def all_sql_calls() -> list[SqlCall]:
     """Return the execute calls of every scanned module."""
-    files = sorted(file for folder in SCANNED_FOLDERS for file in (ROOT / folder).glob("*.py"))
+    files = sorted(file for folder in SCANNED_FOLDERS for file in (ROOT / folder).rglob("*.py"))
     return [call for file in files for call in sql_calls(file)]
 
 

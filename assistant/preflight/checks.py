@@ -24,7 +24,7 @@ from assistant.preflight.completions import KEY, MODEL, check_completions
 from assistant.preflight.discord import INTENT, LOGIN, SERVERS, check_discord
 from assistant.preflight.results import CheckResult, Status, shown_url
 from assistant.settings import Settings
-from storage.database import Database
+from storage.sqlite.database import Database
 
 __all__ = ["CheckResult", "Status", "format_report", "run", "run_checks"]
 

@@ -21,8 +21,8 @@ from assistant.context import (
 )
 from assistant.errors import QuestionTooLong
 from assistant.model.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
-from storage.database import Database
-from storage.history import Exchange, HistoryStore, Turn
+from storage.sqlite.database import Database
+from storage.sqlite.history import Exchange, HistoryStore, Turn
 
 
 @pytest.fixture

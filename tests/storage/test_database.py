@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.database import Database, pending_migrations
+from storage.sqlite.database import Database, pending_migrations
 
 
 async def test_open_creates_the_folder_and_applies_every_migration(tmp_path: Path) -> None:

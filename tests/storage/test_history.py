@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from storage import history as history_module
-from storage.database import Database, pending_migrations
-from storage.history import Exchange, HistoryStore, Turn, window_boundary
+from storage.sqlite import history as history_module
+from storage.sqlite.database import Database, pending_migrations
+from storage.sqlite.history import Exchange, HistoryStore, Turn, window_boundary
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from storage.database import Database
-from storage.history import Exchange, HistoryStore, Turn
-from storage.threads import ThreadStore
+from storage.sqlite.database import Database
+from storage.sqlite.history import Exchange, HistoryStore, Turn
+from storage.sqlite.threads import ThreadStore
 
 
 async def test_threads_survive_reopening(tmp_path: Path) -> None:

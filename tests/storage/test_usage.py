@@ -11,8 +11,8 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from storage.database import Database, pending_migrations
-from storage.usage import TALLY_COLUMNS, LedgerKey, Standing, StoredBudgets, Tally, UsageStore
+from storage.sqlite.database import Database, pending_migrations
+from storage.sqlite.usage import TALLY_COLUMNS, LedgerKey, Standing, StoredBudgets, Tally, UsageStore
 
 DAY = date(2026, 3, 14)
 NOW_SECONDS = 1_773_446_400

@@ -25,8 +25,8 @@ from assistant.budgets.quotas import (
 from assistant.errors import BudgetExhausted, InvalidBudget
 from assistant.model.completions import Usage
 from assistant.settings import MAX_DAILY_TOKENS
-from storage.database import Database
-from storage.usage import Standing, StoredBudgets, Tally, UsageStore
+from storage.sqlite.database import Database
+from storage.sqlite.usage import Standing, StoredBudgets, Tally, UsageStore
 from tests.fakes.clock import MovableClock
 
 NOON = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)

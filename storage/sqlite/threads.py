@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from storage.database import Database
+from storage.sqlite.database import Database
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from storage.database import Database
+from storage.sqlite.database import Database
 
 Role = Literal["user", "assistant"]
 # The context window in one statement (one trip to the database thread): the turns that end

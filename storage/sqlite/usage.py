@@ -15,7 +15,7 @@ from datetime import date
 
 import aiosqlite
 
-from storage.database import Database
+from storage.sqlite.database import Database
 
 
 @dataclass(frozen=True)

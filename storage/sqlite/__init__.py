@@ -1,0 +1,1 @@
+"""The SQLite backend: one aiosqlite connection, its stores and numbered migrations."""
