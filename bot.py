@@ -27,10 +27,10 @@ from assistant.delivery.pacing import EDIT_INTERVAL_SECONDS, Pacer
 from assistant.model.completions import DEFAULT_RETRY, CompletionsClient, RetryPolicy, Timeouts
 from assistant.reporting import AssistantTree
 from assistant.settings import Settings, SettingsError
-from storage.sqlite.database import Database
-from storage.sqlite.history import HistoryStore
-from storage.sqlite.threads import ThreadStore
-from storage.sqlite.usage import UsageStore
+from storage.backend import Storage
+from storage.connect import open_storage
+from storage.history import HistoryStore
+from storage.threads import ThreadStore
 
 log = logging.getLogger("bot")
 
@@ -47,7 +47,7 @@ class AssistantBot(commands.Bot):
     """The assistant: owns the HTTP session, the database and the services the cogs call."""
 
     session: aiohttp.ClientSession
-    database: Database
+    storage: Storage
     history: HistoryStore
     threads: ThreadStore
     quotas: QuotaService
@@ -91,9 +91,9 @@ class AssistantBot(commands.Bot):
     async def setup_hook(self) -> None:
         """Open every long-lived resource, load the cogs and sync the slash commands."""
         self.session = aiohttp.ClientSession()
-        self.database = await Database.open(self.settings.database_path)
-        self.history = HistoryStore(self.database)
-        self.threads = ThreadStore(self.database)
+        self.storage = await open_storage(self.settings.database_path)
+        self.history = self.storage.history
+        self.threads = self.storage.threads
         log.info("%d conversation threads on record", await self.threads.load())
         self.quotas = await self._open_quotas()
         self.answerer = self._build_answerer()
@@ -129,7 +129,7 @@ class AssistantBot(commands.Bot):
     async def _open_quotas(self) -> QuotaService:
         """Return the daily token budgets, with reservations left by an earlier run released."""
         defaults = Budgets(self.settings.guild_daily_tokens, self.settings.user_daily_tokens)
-        quotas = QuotaService(UsageStore(self.database), defaults=defaults, clock=self.clock)
+        quotas = QuotaService(self.storage.usage, defaults=defaults, clock=self.clock)
         await quotas.clear_stale_reservations()
         return quotas
 
@@ -171,8 +171,8 @@ class AssistantBot(commands.Bot):
         await super().close()
         if hasattr(self, "session"):
             await self.session.close()
-        if hasattr(self, "database"):
-            await self.database.close()
+        if hasattr(self, "storage"):
+            await self.storage.close()
 
 
 def point_discord_py_at(settings: Settings) -> None:

@@ -22,7 +22,7 @@ from assistant.lanes import Lanes
 from assistant.model.completions import CompletionsClient, Usage
 from assistant.model.tokens import estimate_message_tokens
 from assistant.resets import Resets
-from storage.sqlite.history import Exchange, HistoryStore, Turn
+from storage.history import Exchange, HistoryStore, Turn
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ whenever a new one arrives, changes the prompt right after the system prompt on 
 nothing past it is ever cached. Instead, once the history outgrows the budget, the window drops a
 whole block of old turns (half the budget by default) and then keeps its start while it grows back:
 every question until the next drop repeats the previous prompt and adds to its end. The start is
-computed from stored running totals (:mod:`storage.sqlite.history`), so it survives restarts.
+computed from stored running totals (:mod:`storage.history`), so it survives restarts.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from assistant.errors import QuestionTooLong
 from assistant.model.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
-from storage.sqlite.history import HistoryStore, Turn
+from storage.history import HistoryStore, Turn
 
 ChatMessage = dict[str, str]
 

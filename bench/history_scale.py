@@ -29,8 +29,9 @@ from bench.history_data import (
     database_bytes,
 )
 from bench.stats import summary_ms
+from storage.history import Exchange, HistoryStore, Turn
 from storage.sqlite.database import Database
-from storage.sqlite.history import Exchange, HistoryStore, Turn
+from storage.sqlite.history import SqliteHistoryStore
 
 # The default CONTEXT_TOKENS, as a bot started with no such setting uses.
 CONTEXT_TOKENS = Settings(discord_token=Secret(""), evolink_api_key=Secret("")).context_tokens
@@ -55,7 +56,7 @@ async def measure(generator: HistoryGenerator, samples: int) -> dict[str, Any]:
     """Time context builds and stores on the database as it stands."""
     database = await Database.open(generator.path)
     try:
-        history = HistoryStore(database)
+        history = SqliteHistoryStore(database)
         builder = ContextBuilder(history, system_prompt=DEFAULT_SYSTEM_PROMPT, budget_tokens=CONTEXT_TOKENS)
         sliding = ContextBuilder(
             history,

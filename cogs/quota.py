@@ -12,7 +12,7 @@ from discord.ext import commands
 from assistant.budgets.quotas import Budgets, UsageReport, discord_relative_time
 from assistant.delivery.replies import NO_MENTIONS
 from assistant.settings import MAX_DAILY_TOKENS
-from storage.sqlite.usage import Tally
+from storage.usage import Tally
 
 if TYPE_CHECKING:
     from bot import AssistantBot

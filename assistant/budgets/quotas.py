@@ -22,7 +22,7 @@ from assistant.budgets.gate import Reservation
 from assistant.errors import BudgetExhausted, InvalidBudget
 from assistant.model.completions import Usage
 from assistant.settings import MAX_DAILY_TOKENS
-from storage.sqlite.usage import DayReport, LedgerKey, Standing, StoredBudgets, Tally, UsageStore
+from storage.usage import DayReport, LedgerKey, Standing, StoredBudgets, Tally, UsageStore
 
 log = logging.getLogger(__name__)
 

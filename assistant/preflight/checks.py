@@ -24,7 +24,7 @@ from assistant.preflight.completions import KEY, MODEL, check_completions
 from assistant.preflight.discord import INTENT, LOGIN, SERVERS, check_discord
 from assistant.preflight.results import CheckResult, Status, shown_url
 from assistant.settings import Settings
-from storage.sqlite.database import Database
+from storage.connect import open_storage
 
 __all__ = ["CheckResult", "Status", "format_report", "run", "run_checks"]
 
@@ -106,14 +106,12 @@ def check_settings(settings: Settings) -> CheckResult:
 async def check_database(path: Path) -> CheckResult:
     """Open and migrate the database, then prove that it takes a write."""
     try:
-        database = await Database.open(path)
+        storage = await open_storage(path)
         try:
-            version = await database.schema_version()
-            # BEGIN IMMEDIATE takes the write lock: a read-only file fails here, not at the first answer.
-            async with database.transaction():
-                pass
+            version = await storage.connection.schema_version()
+            await storage.connection.check_writable()
         finally:
-            await database.close()
+            await storage.close()
     except (OSError, sqlite3.Error, RuntimeError) as exc:
         return CheckResult(
             Status.FAIL, DATABASE, f"{path} cannot be used: {_database_problem(exc)}", DATABASE_FIX

@@ -97,6 +97,11 @@ class Database:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
+    async def check_writable(self) -> None:
+        """Take the write lock once: a read-only file fails here, not at the first answer."""
+        async with self.transaction():
+            pass
+
     async def migrate(self) -> None:
         """Apply, in order and each in its own transaction, the migrations not yet applied."""
         current = await self.schema_version()

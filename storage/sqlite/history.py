@@ -1,21 +1,13 @@
-"""Per-channel conversation history: the turns the bot sends back to the model as context.
-
-Each stored turn carries its channel's running token total (`running_tokens`, this turn included).
-A context window starts at a block boundary of that total (:func:`window_boundary`), so the
-window is a pure function of the stored rows: it stays the same from one question to the next
-until the history outgrows it, and a restart does not move it.
-"""
+"""Channel history in SQLite: the context window and an exchange each in one statement."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
 
+from storage.history import Exchange, Turn, window_turns
 from storage.sqlite.database import Database
 
-Role = Literal["user", "assistant"]
 # The context window in one statement (one trip to the database thread): the turns that end
 # after the window's boundary (:func:`window_boundary`, the same arithmetic), newest first, as a
 # range of the (channel_id, running_tokens) index. The channel's total is its newest turn's.
@@ -46,30 +38,8 @@ RETURNING id
 """
 
 
-@dataclass(frozen=True)
-class Turn:
-    """One stored message of a conversation."""
-
-    role: Role
-    content: str
-    tokens: int
-    author_name: str = ""
-    author_id: int | None = None
-    discord_message_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """A question and its answer, stored together or not at all."""
-
-    guild_id: int | None
-    channel_id: int
-    question: Turn
-    answer: Turn
-
-
-class HistoryStore:
-    """Reads and writes channel history."""
+class SqliteHistoryStore:
+    """Reads and writes channel history in SQLite."""
 
     def __init__(self, database: Database, *, clock: Callable[[], float] = time.time) -> None:
         self._database = database
@@ -93,18 +63,7 @@ class HistoryStore:
         values = {"channel": channel_id, "budget": budget_tokens, "block": block_tokens}
         async with self._database.locked() as db:
             rows = await db.execute_fetchall(_WINDOW, values)
-        kept: list[Turn] = []
-        spent = 0
-        boundary: int | None = None
-        for role, content, tokens, running, author_name, author_id, message_id in rows:  # newest first
-            if boundary is None:  # the newest turn's running total is the channel's total
-                boundary = window_boundary(running, budget_tokens, block_tokens)
-            # The budget check also holds the line if running totals have gaps (removed turns).
-            if running - tokens < boundary or spent + tokens > budget_tokens:
-                break
-            spent += tokens
-            kept.append(Turn(role, content, tokens, author_name, author_id, message_id))
-        return kept[::-1]
+        return window_turns(rows, budget_tokens, block_tokens)
 
     async def append_exchange(self, exchange: Exchange) -> list[int]:
         """Store a question and its answer (one statement: both or neither); return their row ids."""
@@ -136,19 +95,6 @@ class HistoryStore:
             cursor = await db.execute("SELECT COUNT(*) FROM history WHERE channel_id = ?", (channel_id,))
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
-
-
-def window_boundary(total_tokens: int, budget_tokens: int, block_tokens: int) -> int:
-    """Return where a channel's context window starts, in its running token total.
-
-    The smallest multiple of `block_tokens` that leaves at most `budget_tokens` after it: as the
-    history grows, the start stays put until the window overflows, then jumps a whole block, so
-    consecutive prompts share their prefix. A block of 1 token is a plain sliding window.
-    """
-    overflow = total_tokens - budget_tokens
-    if overflow <= 0:
-        return 0
-    return -(-overflow // block_tokens) * block_tokens
 
 
 def _turn_values(prefix: str, turn: Turn) -> dict[str, object]:

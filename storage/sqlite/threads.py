@@ -1,32 +1,17 @@
-"""The threads that are bot conversations (opened by /chat), kept in SQLite and mirrored in memory.
-
-The mirror lets the message listener decide synchronously whether a message belongs to a bot
-thread, so a thread's messages keep their arrival order; SQLite keeps the list across restarts.
-"""
+"""Bot conversation threads in SQLite, mirrored in memory (see :mod:`storage.threads`)."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from storage.sqlite.database import Database
+from storage.threads import ConversationThread
 
 
-@dataclass(frozen=True)
-class ConversationThread:
-    """A thread in which the bot answers every message."""
-
-    thread_id: int
-    guild_id: int
-    parent_id: int
-    starter_id: int
-    created_at: int = 0
-
-
-class ThreadStore:
-    """Records bot conversation threads."""
+class SqliteThreadStore:
+    """Records bot conversation threads in SQLite."""
 
     def __init__(self, database: Database, *, clock: Callable[[], float] = time.time) -> None:
         self._database = database

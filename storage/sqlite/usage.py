@@ -1,36 +1,20 @@
-"""The usage ledger (per server, member and UTC day), reservations in flight, and server budgets.
+"""Usage, reservations and server budgets in SQLite (see :mod:`storage.usage`).
 
-The budget check and the reservation are one unit of work (:meth:`UsageStore.reserve`): the hold is
-written by one statement that succeeds only if the totals are still those the check read, so two
-concurrent requests can never both see the room that only one of them may take. What counts as
-"room" is the caller's decision (``admit``); this module only counts.
+The hold is written by one statement that succeeds only if the totals are still those the check
+read, so two concurrent requests can never both see the room that only one of them may take.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import astuple, dataclass
+from dataclasses import astuple
 from datetime import date
 
 import aiosqlite
 
 from storage.sqlite.database import Database
-
-
-@dataclass(frozen=True)
-class Tally:
-    """Requests and tokens counted for one member, or a whole server, on one day."""
-
-    requests: int = 0
-    failed_requests: int = 0
-    estimated_requests: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    reasoning_tokens: int = 0
-    cached_tokens: int = 0
-    total_tokens: int = 0
-
+from storage.usage import DayReport, LedgerKey, Standing, StoredBudgets, Tally
 
 # Written out (not generated from Tally's fields) so every query reads as plain SQL; the columns are in
 # Tally's field order, and tests/storage/test_usage.py checks the two agree.
@@ -84,47 +68,8 @@ _SET_BUDGETS = (
 )
 
 
-@dataclass(frozen=True)
-class LedgerKey:
-    """Whose usage, on which UTC day."""
-
-    guild_id: int
-    user_id: int
-    day: date
-
-
-@dataclass(frozen=True)
-class StoredBudgets:
-    """A server's budgets as its admins set them: None = the default, 0 = unlimited."""
-
-    daily_tokens: int | None = None
-    user_daily_tokens: int | None = None
-
-
-@dataclass(frozen=True)
-class Standing:
-    """A server's and one member's tokens on a day, recorded plus held in flight, and their budgets."""
-
-    budgets: StoredBudgets
-    guild_tokens: int
-    guild_held_tokens: int
-    user_tokens: int
-    user_held_tokens: int
-
-
-@dataclass(frozen=True)
-class DayReport:
-    """One consistent read of a server's day: its budgets, its totals, one member's, the top members."""
-
-    budgets: StoredBudgets
-    guild: Tally
-    member: Tally
-    top: list[tuple[int, Tally]]
-    held_tokens: int  # the server's, by answers in flight
-
-
-class UsageStore:
-    """Reads and writes usage, reservations and server budgets."""
+class SqliteUsageStore:
+    """Reads and writes usage, reservations and server budgets in SQLite."""
 
     def __init__(self, database: Database) -> None:
         self._database = database

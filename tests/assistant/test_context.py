@@ -21,14 +21,15 @@ from assistant.context import (
 )
 from assistant.errors import QuestionTooLong
 from assistant.model.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
+from storage.history import Exchange, HistoryStore, Turn
 from storage.sqlite.database import Database
-from storage.sqlite.history import Exchange, HistoryStore, Turn
+from storage.sqlite.history import SqliteHistoryStore
 
 
 @pytest.fixture
 async def history(tmp_path: Path) -> AsyncIterator[HistoryStore]:
     database = await Database.open(tmp_path / "bot.db")
-    yield HistoryStore(database)
+    yield SqliteHistoryStore(database)
     await database.close()
 
 
@@ -149,7 +150,7 @@ async def test_a_sliding_window_moves_its_start_on_every_question_once_full(hist
 async def test_the_window_is_the_same_after_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "bot.db"
     database = await Database.open(path)
-    store = HistoryStore(database)
+    store = SqliteHistoryStore(database)
     builder = ContextBuilder(store, system_prompt="S", budget_tokens=2_000)
     await converse(store, builder, 23)  # the window has dropped blocks and grown back since
     before = await builder.build(5, "Ann: next")
@@ -161,7 +162,7 @@ async def test_the_window_is_the_same_after_a_restart(tmp_path: Path) -> None:
     await database.close()
     reopened = await Database.open(path)
     try:
-        rebuilt = ContextBuilder(HistoryStore(reopened), system_prompt="S", budget_tokens=2_000)
+        rebuilt = ContextBuilder(SqliteHistoryStore(reopened), system_prompt="S", budget_tokens=2_000)
         assert (await rebuilt.build(5, "Ann: next")).messages == before.messages
     finally:
         await reopened.close()

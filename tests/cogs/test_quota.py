@@ -15,7 +15,7 @@ from assistant.errors import AuthenticationFailed
 from assistant.model.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
 from assistant.settings import DEFAULT_SYSTEM_PROMPT, MAX_DAILY_TOKENS
 from cogs.quota import SET_REFUSED, member_name
-from storage.sqlite.usage import Tally
+from storage.usage import Tally
 from tests.conftest import Harness
 from tests.fakes.clock import MovableClock
 from tests.fakes.completions import Reply

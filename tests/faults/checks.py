@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
-from storage.sqlite.usage import Tally
+from storage.usage import Tally
 from tests.conftest import Harness
 from tests.fakes.completions import Reply
 from tests.fakes.discord import FakeUser

@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from storage.history import Exchange, HistoryStore, Turn, window_boundary
 from storage.sqlite import history as history_module
 from storage.sqlite.database import Database, pending_migrations
-from storage.sqlite.history import Exchange, HistoryStore, Turn, window_boundary
+from storage.sqlite.history import SqliteHistoryStore
 
 
 @pytest.fixture
 async def history(tmp_path: Path) -> AsyncIterator[HistoryStore]:
     database = await Database.open(tmp_path / "bot.db")
-    yield HistoryStore(database, clock=lambda: 1_700_000_000)
+    yield SqliteHistoryStore(database, clock=lambda: 1_700_000_000)
     await database.close()
 
 
@@ -71,11 +72,11 @@ async def test_forget_deletes_only_that_channel_and_counts(history: HistoryStore
 async def test_history_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "bot.db"
     database = await Database.open(path)
-    await HistoryStore(database).append_exchange(exchange(1, 1))
+    await SqliteHistoryStore(database).append_exchange(exchange(1, 1))
     await database.close()
     reopened = await Database.open(path)
     try:
-        assert await HistoryStore(reopened).count(1) == 2
+        assert await SqliteHistoryStore(reopened).count(1) == 2
     finally:
         await reopened.close()
 
@@ -128,7 +129,7 @@ async def test_the_migration_gives_existing_turns_their_running_totals(tmp_path:
         async with database.reading() as db:
             cursor = await db.execute("SELECT running_tokens FROM history WHERE channel_id = 2 ORDER BY id")
             assert [row[0] for row in await cursor.fetchall()] == [1, 3, 6, 10, 15, 21]
-        store = HistoryStore(database)
+        store = SqliteHistoryStore(database)
         await store.append_exchange(exchange(2, 7, tokens=4))
         async with database.reading() as db:
             cursor = await db.execute("SELECT MAX(running_tokens) FROM history WHERE channel_id = 2")

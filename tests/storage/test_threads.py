@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from storage.history import Exchange, Turn
 from storage.sqlite.database import Database
-from storage.sqlite.history import Exchange, HistoryStore, Turn
-from storage.sqlite.threads import ThreadStore
+from storage.sqlite.history import SqliteHistoryStore
+from storage.sqlite.threads import SqliteThreadStore
 
 
 async def test_threads_survive_reopening(tmp_path: Path) -> None:
     database = await Database.open(tmp_path / "bot.db")
-    store = ThreadStore(database, clock=lambda: 1_700_000_000)
+    store = SqliteThreadStore(database, clock=lambda: 1_700_000_000)
     await store.add(10, guild_id=1, parent_id=2, starter_id=3)
     await database.close()
     reopened = await Database.open(tmp_path / "bot.db")
     try:
-        again = ThreadStore(reopened)
+        again = SqliteThreadStore(reopened)
         assert again.get(10) is None  # nothing until loaded
         assert await again.load() == 1
         thread = again.get(10)
@@ -34,7 +35,7 @@ async def test_threads_survive_reopening(tmp_path: Path) -> None:
 async def test_removing_a_thread_forgets_it_and_its_history(tmp_path: Path) -> None:
     database = await Database.open(tmp_path / "bot.db")
     try:
-        store, history = ThreadStore(database), HistoryStore(database)
+        store, history = SqliteThreadStore(database), SqliteHistoryStore(database)
         await store.add(10, guild_id=1, parent_id=2, starter_id=3)
         turn = Turn("user", "hi", 5, "ann")
         await history.append_exchange(Exchange(1, 10, turn, Turn("assistant", "hello", 5)))

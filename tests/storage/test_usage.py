@@ -12,7 +12,8 @@ import aiosqlite
 import pytest
 
 from storage.sqlite.database import Database, pending_migrations
-from storage.sqlite.usage import TALLY_COLUMNS, LedgerKey, Standing, StoredBudgets, Tally, UsageStore
+from storage.sqlite.usage import TALLY_COLUMNS, SqliteUsageStore
+from storage.usage import LedgerKey, Standing, StoredBudgets, Tally, UsageStore
 
 DAY = date(2026, 3, 14)
 NOW_SECONDS = 1_773_446_400
@@ -29,7 +30,7 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def store(database: Database) -> UsageStore:
-    return UsageStore(database)
+    return SqliteUsageStore(database)
 
 
 def admit_all(standing: Standing) -> bool:
@@ -176,6 +177,6 @@ async def test_the_server_totals_are_backfilled_from_existing_usage(tmp_path: Pa
         await db.commit()
     database = await Database.open(path)
     try:
-        assert (await UsageStore(database).standing(ALICE)).guild_tokens == 1_200
+        assert (await SqliteUsageStore(database).standing(ALICE)).guild_tokens == 1_200
     finally:
         await database.close()

@@ -26,7 +26,8 @@ from assistant.errors import BudgetExhausted, InvalidBudget
 from assistant.model.completions import Usage
 from assistant.settings import MAX_DAILY_TOKENS
 from storage.sqlite.database import Database
-from storage.sqlite.usage import Standing, StoredBudgets, Tally, UsageStore
+from storage.sqlite.usage import SqliteUsageStore
+from storage.usage import Standing, StoredBudgets, Tally
 from tests.fakes.clock import MovableClock
 
 NOON = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
@@ -133,7 +134,7 @@ def test_a_usage_becomes_one_request_in_the_ledger() -> None:
 async def quotas(tmp_path: Path) -> AsyncIterator[tuple[QuotaService, MovableClock]]:
     database = await Database.open(tmp_path / "bot.db")
     clock = MovableClock(MIDNIGHT - timedelta(minutes=5))
-    yield QuotaService(UsageStore(database), defaults=Budgets(3_000, 0), clock=clock), clock
+    yield QuotaService(SqliteUsageStore(database), defaults=Budgets(3_000, 0), clock=clock), clock
     await database.close()
 
 
