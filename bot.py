@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
+# Before any import that needs a newer Python, so an old one gets one line instead of a traceback.
+if sys.version_info < (3, 11):  # noqa: UP036 - the check is the point
+    sys.exit(
+        f"This bot needs Python 3.11 or newer; this is Python {sys.version.split()[0]}. "
+        "Install a newer Python and run it with that (e.g. python3.11 bot.py)."
+    )
+
 import argparse
 import asyncio
 import contextlib
@@ -9,17 +18,16 @@ import gc
 import logging
 import os
 import signal
-import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import aiohttp
 import discord
 import yarl
 from discord.ext import commands
-from dotenv import load_dotenv
 
-from assistant import preflight
+from assistant import __version__, preflight
 from assistant.answering import Answerer
 from assistant.budgets.quotas import Budgets, QuotaService
 from assistant.context import ContextBuilder
@@ -27,15 +35,17 @@ from assistant.delivery.pacing import EDIT_INTERVAL_SECONDS, Pacer
 from assistant.model.completions import DEFAULT_RETRY, CompletionsClient, RetryPolicy, Timeouts
 from assistant.reporting import AssistantTree
 from assistant.settings import Settings, SettingsError
+from assistant.startup import EXIT_BAD_SETTINGS, StartupError, load_env_file, open_database
 from storage.backend import Storage
-from storage.connect import open_storage
 from storage.history import HistoryStore
 from storage.threads import ThreadStore
 
 log = logging.getLogger("bot")
 
 EXTENSIONS = ("cogs.mentions", "cogs.ask", "cogs.chat", "cogs.reset", "cogs.quota")
-EXIT_BAD_SETTINGS = 2
+ENV_FILE = Path(__file__).resolve().with_name(".env")
+# Discord's JSON error code when the bot is not in a server it addresses.
+MISSING_ACCESS = 50001
 
 
 def utc_now() -> datetime:
@@ -91,7 +101,8 @@ class AssistantBot(commands.Bot):
     async def setup_hook(self) -> None:
         """Open every long-lived resource, load the cogs and sync the slash commands."""
         self.session = aiohttp.ClientSession()
-        self.storage = await open_storage(self.settings.database_path)
+        if not hasattr(self, "storage"):  # `serve` opens it before logging in
+            self.storage = await open_database(self.settings)
         self.history = self.storage.history
         self.threads = self.storage.threads
         log.info("%d conversation threads on record", await self.threads.load())
@@ -138,7 +149,17 @@ class AssistantBot(commands.Bot):
         if self.settings.dev_guild_id is not None:
             guild = discord.Object(id=self.settings.dev_guild_id)
             self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
+            try:
+                synced = await self.tree.sync(guild=guild)
+            except discord.Forbidden as exc:
+                if exc.code != MISSING_ACCESS:
+                    raise
+                raise StartupError(
+                    f"DEV_GUILD_ID {guild.id} is a server this bot is not in (Discord: Missing Access). "
+                    "Add the bot to that server with the invite link (see the README), or fix "
+                    "DEV_GUILD_ID (right-click the server icon, Copy Server ID), or leave it empty.",
+                    exit_code=EXIT_BAD_SETTINGS,
+                ) from None
             log.info("Synced %d slash commands to server %s", len(synced), guild.id)
         else:
             synced = await self.tree.sync()
@@ -177,6 +198,9 @@ class AssistantBot(commands.Bot):
 
 def point_discord_py_at(settings: Settings) -> None:
     """Use another Discord-compatible endpoint when configured (self-hosted gateways, tests)."""
+    # The bot has no voice: discord.py's warnings about voice libraries would only confuse.
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
     if settings.discord_api_base:
         discord.http.Route.BASE = settings.discord_api_base
     if settings.discord_gateway_url:
@@ -193,6 +217,10 @@ def configure_logging(level: str) -> None:
 
 async def run(settings: Settings) -> None:
     """Run the bot; if the portal has the Message Content intent off, run on without it."""
+    log.info(
+        "Starting the assistant %s: model %s at %s, database %s",
+        __version__, settings.evolink_model, settings.evolink_base_url, settings.database_path,
+    )  # fmt: skip
     try:
         await serve(AssistantBot(settings))
     except discord.PrivilegedIntentsRequired:
@@ -210,17 +238,34 @@ async def serve(bot: AssistantBot) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
     try:
+        # Opened before logging in, so a wrong DATABASE_URL is found before anything goes online.
+        bot.storage = await open_database(bot.settings)
         with contextlib.suppress(asyncio.CancelledError):
-            await bot.start(bot.settings.discord_token.reveal())
+            await login(bot)
+            await bot.connect()
     finally:
         # discord.py's own __aexit__ skips close() once Discord is closed; ours must still run to the end.
         await bot.close()
     log.info("Stopped cleanly")
 
 
+async def login(bot: AssistantBot) -> None:
+    """Log in to Discord's REST API (and run setup_hook), or raise StartupError if it is unreachable."""
+    try:
+        await bot.login(bot.settings.discord_token.reveal())
+    except aiohttp.ClientConnectionError as exc:
+        where = bot.settings.discord_api_base or "discord.com"
+        raise StartupError(
+            f"Cannot reach Discord at {where} ({type(exc).__name__}): check this machine's internet "
+            "connection, DNS and firewall"
+            + (", and DISCORD_API_BASE." if bot.settings.discord_api_base else ".")
+        ) from None
+
+
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     """Read the command line: nothing runs the bot, `--check` checks the setup instead."""
     parser = argparse.ArgumentParser(description="The GPT-5.2 assistant for your Discord server.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "--check",
         action="store_true",
@@ -232,12 +277,14 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Load the settings, then run the bot or the preflight; a bad setting is one line and exit status 2."""
     arguments = parse_arguments(argv)
-    load_dotenv()
     try:
+        note = load_env_file(ENV_FILE)
         settings = Settings.from_env(os.environ)
-    except SettingsError as exc:
+    except (SettingsError, StartupError) as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
+    if note:
+        print(f"Note: {note}", file=sys.stderr)
     if arguments.check:
         return preflight.run(settings)
     configure_logging(settings.log_level)
@@ -247,6 +294,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except discord.LoginFailure:
         log.error("Discord rejected DISCORD_TOKEN: copy the token again from the Developer Portal (Bot tab).")
         return 1
+    except StartupError as exc:
+        log.error("%s", exc)
+        return exc.exit_code
     return 0
 
 

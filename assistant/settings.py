@@ -18,6 +18,8 @@ T = TypeVar("T")
 DEFAULT_BASE_URL = "https://api.evolink.ai/v1"
 DEFAULT_MODEL = "gpt-5.2"
 DEFAULT_DATABASE_URL = "sqlite:///data/bot.db"
+# A relative sqlite:/// path is relative to the folder of bot.py, whatever the working directory.
+PROJECT_FOLDER = Path(__file__).resolve().parent.parent
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant in a Discord server. Several people may talk to you; each of "
     "their messages starts with the author's display name and a colon. Answer the latest message "
@@ -122,11 +124,14 @@ class _Reader:
 
 
 def parse_database_url(url: str) -> Path:
-    """Turn `sqlite:///relative/path` or `sqlite:////absolute/path` into a filesystem path."""
+    """Turn `sqlite:///relative/path` (from bot.py's folder) or `sqlite:////absolute/path` into a path."""
     prefix = "sqlite:///"
     if not url.startswith(prefix) or len(url) == len(prefix):
         raise ValueError(f"expected sqlite:///relative/path or sqlite:////absolute/path, got {url!r}")
-    return Path(url[len(prefix) :])
+    path = Path(url[len(prefix) :])
+    if str(path) == ":memory:" or path.is_absolute():
+        return path
+    return PROJECT_FOLDER / path
 
 
 def _non_empty(value: str) -> str:

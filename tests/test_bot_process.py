@@ -32,7 +32,7 @@ def fakes_env(
         "DISCORD_TOKEN": discord_fake.token,
         "EVOLINK_API_KEY": model.api_key,
         "EVOLINK_BASE_URL": model.base_url,
-        "DATABASE_URL": "sqlite:///state/bot.db",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/state/bot.db",  # absolute: relative ones are from bot.py
         **discord_fake.env(),
     }
     return bot_env(tmp_path, **{**settings, **values})
@@ -91,6 +91,8 @@ async def test_the_process_answers_a_mention_and_exits_cleanly_on_sigterm(
         assert "Traceback" not in log
         assert API_KEY not in log and discord_fake.token not in log
         assert ("Message Content intent is off" in log) is not portal_intent
+        assert f"model gpt-5.2 at {model.base_url}, database {tmp_path}/state/bot.db" in log
+        assert "PyNaCl" not in log and "davey" not in log  # the bot has no voice
         assert (tmp_path / "state" / "bot.db").exists()
     finally:
         if process.returncode is None:

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.settings import DEFAULT_BASE_URL, Settings, SettingsError, parse_database_url
+from assistant.settings import (
+    DEFAULT_BASE_URL,
+    PROJECT_FOLDER,
+    Settings,
+    SettingsError,
+    parse_database_url,
+)
 
 REQUIRED = {"DISCORD_TOKEN": "discord-token-value", "EVOLINK_API_KEY": "sk-secret-value"}
 
@@ -15,7 +21,7 @@ def test_defaults_follow_the_product_contract() -> None:
     settings = Settings.from_env(REQUIRED)
     assert settings.evolink_base_url == DEFAULT_BASE_URL == "https://api.evolink.ai/v1"
     assert settings.evolink_model == "gpt-5.2"
-    assert settings.database_path == Path("data/bot.db")
+    assert settings.database_path == PROJECT_FOLDER / "data" / "bot.db"
     assert settings.context_tokens == 16000
     assert (settings.guild_daily_tokens, settings.user_daily_tokens) == (200000, 50000)
     assert settings.stream is True
@@ -90,7 +96,8 @@ def test_a_pasted_endpoint_becomes_its_base_url() -> None:
 
 
 def test_database_url_forms() -> None:
-    assert parse_database_url("sqlite:///data/bot.db") == Path("data/bot.db")
+    assert parse_database_url("sqlite:///data/bot.db") == PROJECT_FOLDER / "data" / "bot.db"
+    assert Path(__file__).resolve().parents[2] == PROJECT_FOLDER  # the folder of bot.py
     assert parse_database_url("sqlite:////tmp/x.db") == Path("/tmp/x.db")
     with pytest.raises(ValueError):
         parse_database_url("sqlite:///")
