@@ -34,6 +34,7 @@ class CompletionError(BotError):
 
     retryable: bool = False
     user_message = "The AI service failed to answer. Please try again in a moment."
+    request_id: str | None = None  # the gateway's id of the failed request, for the logs
 
 
 class AuthenticationFailed(CompletionError):

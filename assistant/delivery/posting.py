@@ -96,6 +96,8 @@ async def deliver_streamed(
             async for event in events:
                 if isinstance(event, TextDelta):
                     writer.feed(event.text)
+                    if writer.failure is not None:
+                        break  # Discord refused the answer for good: reading on only spends tokens
                 else:
                     end = event
     except CompletionError as exc:
@@ -106,6 +108,10 @@ async def deliver_streamed(
     except BaseException:
         await writer.abandon()
         raise
+    if end is None and (failure := writer.failure) is not None:
+        # Posting failed and the stream was closed early: the service bills what it generated.
+        await charge.settle(estimated_usage(context, writer.text))
+        raise failure
     assert end is not None  # the client ends every successful stream with a StreamEnd
     usage = end.usage or estimated_usage(context, writer.text)
     await charge.settle(usage)

@@ -55,6 +55,14 @@ class StreamWriter:
         """Return everything received so far."""
         return self._text
 
+    @property
+    def failure(self) -> BaseException | None:
+        """Return why posting failed for good, once it has: nothing more can be shown."""
+        pump = self._pump
+        if pump is None or not pump.done() or pump.cancelled():
+            return None
+        return pump.exception()
+
     def feed(self, text: str) -> None:
         """Take more of the answer; it is shown at the channel's next free slot."""
         self._text += text

@@ -5,17 +5,18 @@ Knows nothing of Discord. The wire format (parsing, error classification) lives 
 are re-exported here so callers import from one place.
 
 Retried: :class:`RateLimited`, :class:`ServiceUnavailable`, :class:`ConnectionFailed` (their
-``retryable`` flag), up to ``RetryPolicy.attempts`` attempts in total, and for a stream only until its
-first text. Never retried: timeouts once the request was sent (it may have been billed), and
-everything else. The API key goes into the Authorization header and nowhere else: it is scrubbed
-from every error's text, and the client's repr leaves it out.
+``retryable`` flag), up to ``RetryPolicy.attempts`` attempts within ``RetryPolicy.deadline_seconds``
+(:mod:`assistant.model.retrying`), and for a stream only until its first text. Never retried:
+timeouts once the request was sent (it may have been billed), and everything else. Every error
+carries the gateway's request id, when it sent one. The API key goes into the Authorization header
+and nowhere else: it is scrubbed from every error's text, and the client's repr leaves it out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
@@ -23,8 +24,9 @@ from typing import Any
 
 import aiohttp
 
-from assistant.errors import CompletionError, ConnectionFailed, RateLimited, RequestTimedOut
-from assistant.model.sse import stream_events
+from assistant.errors import CompletionError, ConnectionFailed, RequestTimedOut
+from assistant.model.retrying import Attempts, RetryPolicy
+from assistant.model.sse import read_stream
 from assistant.model.wire import (
     Completion,
     StreamEnd,
@@ -53,15 +55,6 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently to retry rate limits, 5xx and connection failures."""
-
-    attempts: int = 3  # in total, the first one included
-    base_delay_seconds: float = 1.0
-    max_delay_seconds: float = 30.0  # a longer Retry-After is not waited for: the error is raised at once
-
-
-@dataclass(frozen=True)
 class Timeouts:
     """Per-request limits; ``read_seconds`` is the idle time allowed between two reads."""
 
@@ -87,6 +80,7 @@ class CompletionsClient:
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._session = session
         self.base_url = base_url.rstrip("/")
@@ -95,6 +89,7 @@ class CompletionsClient:
         self.retry = retry
         self._api_key = api_key  # used only in the Authorization header; scrubbed from every error
         self._sleep = sleep
+        self._clock = clock
         self._url = f"{self.base_url}/chat/completions"
         self._timeout = aiohttp.ClientTimeout(
             total=timeouts.total_seconds, connect=timeouts.connect_seconds, sock_read=timeouts.read_seconds
@@ -106,19 +101,20 @@ class CompletionsClient:
     async def complete(self, messages: Sequence[Mapping[str, str]]) -> Completion:
         """Ask for a whole answer, retrying transient failures."""
         body = self._body(messages, stream=False)
-        attempt = 1
+        attempts = self._attempts()
         while True:
+            attempts.begin()
             try:
                 return await self._complete_once(body)
             except CompletionError as exc:
-                await self._before_retry(self._scrubbed(exc), attempt)
-            attempt += 1
+                await attempts.failed(self._scrubbed(exc))
 
     async def stream(self, messages: Sequence[Mapping[str, str]]) -> AsyncGenerator[StreamEvent, None]:
         """Yield the answer as text deltas then one StreamEnd; retry only until the first delta."""
         body = self._body(messages, stream=True)
-        attempt = 1
+        attempts = self._attempts()
         while True:
+            attempts.begin()
             delivered = False
             try:
                 async with aclosing(self._stream_once(body)) as events:
@@ -127,11 +123,10 @@ class CompletionsClient:
                         yield event
                 return
             except CompletionError as exc:
-                if delivered:
-                    self._scrubbed(exc)
-                    raise
-                await self._before_retry(self._scrubbed(exc), attempt)
-            attempt += 1
+                await attempts.failed(self._scrubbed(exc), retryable=not delivered)
+
+    def _attempts(self) -> Attempts:
+        return Attempts(self.retry, clock=self._clock, sleep=self._sleep)
 
     def _body(self, messages: Sequence[Mapping[str, str]], *, stream: bool) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model, "messages": [dict(message) for message in messages]}
@@ -148,63 +143,45 @@ class CompletionsClient:
     async def _stream_once(self, body: dict[str, Any]) -> AsyncGenerator[StreamEvent, None]:
         async with self._post(body) as response:
             request_id = request_id_of(response.headers)
-            if response.content_type == "application/json":  # a gateway that answered in one piece
-                completion = parse_completion(await response.read(), request_id)
-                yield TextDelta(completion.text)
-                yield StreamEnd(completion.finish_reason, completion.usage, request_id)
-                return
-            async with aclosing(stream_events(response.content.iter_any(), request_id)) as events:
+            async with aclosing(read_stream(response.content.iter_any(), request_id)) as events:
                 async for event in events:
                     yield event
 
     @asynccontextmanager
     async def _post(self, body: dict[str, Any]) -> AsyncIterator[aiohttp.ClientResponse]:
-        """POST the body; raise the classified error on a non-2xx answer or a transport failure."""
+        """POST the body; raise the classified error on a non-2xx answer or a transport failure.
+
+        Whatever fails while the response is open (its status, its body, its reading) raises a
+        :class:`CompletionError` carrying the response's request id.
+        """
         headers = {"Authorization": "Bearer " + self._api_key}  # concatenation, so a Secret str works
+        request_id: str | None = None
         try:
             async with self._session.post(
                 self._url, json=body, headers=headers, timeout=self._timeout, allow_redirects=False
             ) as response:
+                request_id = request_id_of(response.headers)
                 if not 200 <= response.status < 300:
                     raw = await response.read()
-                    raise classify_error(
-                        response.status, raw, response.headers, request_id=request_id_of(response.headers)
-                    )
+                    raise classify_error(response.status, raw, response.headers, request_id=request_id)
                 yield response
-        except aiohttp.ConnectionTimeoutError as exc:  # nothing was sent, so this is safe to retry
-            raise ConnectionFailed(f"no connection within {self.timeouts.connect_seconds:g}s") from exc
-        except aiohttp.ServerTimeoutError as exc:
-            raise RequestTimedOut(f"no data for {self.timeouts.read_seconds:g}s") from exc
-        except TimeoutError as exc:
-            raise RequestTimedOut(f"no complete answer within {self.timeouts.total_seconds:g}s") from exc
-        except aiohttp.ClientError as exc:
-            raise ConnectionFailed(f"{type(exc).__name__}: {exc}") from exc
+        except CompletionError as exc:
+            exc.request_id = exc.request_id or request_id
+            raise
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = self._transport_error(exc)
+            error.request_id = request_id
+            raise error from exc
 
-    async def _before_retry(self, exc: CompletionError, attempt: int) -> None:
-        """Sleep before the next attempt, or raise ``exc`` when it must not be retried."""
-        delay = self._retry_delay(exc, attempt)
-        if delay is None:
-            raise exc
-        status = getattr(exc, "status", 429 if isinstance(exc, RateLimited) else None)
-        log.warning(
-            "Completions attempt %d/%d failed with %s (status %s); retrying in %.1fs",
-            attempt,
-            self.retry.attempts,
-            type(exc).__name__,
-            status,
-            delay,
-        )
-        await self._sleep(delay)
-
-    def _retry_delay(self, exc: CompletionError, attempt: int) -> float | None:
-        if not exc.retryable or attempt >= self.retry.attempts:
-            return None
-        if isinstance(exc, RateLimited) and exc.retry_after_seconds is not None:
-            if exc.retry_after_seconds > self.retry.max_delay_seconds:
-                return None  # the member is better told to come back later than kept waiting
-            return exc.retry_after_seconds
-        backoff = min(self.retry.max_delay_seconds, self.retry.base_delay_seconds * 2 ** (attempt - 1))
-        return backoff * random.uniform(0.75, 1.0)
+    def _transport_error(self, exc: aiohttp.ClientError | TimeoutError) -> CompletionError:
+        """Return the error to raise for a failure to connect, to send or to read."""
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):  # nothing was sent, so this is safe to retry
+            return ConnectionFailed(f"no connection within {self.timeouts.connect_seconds:g}s")
+        if isinstance(exc, aiohttp.ServerTimeoutError):
+            return RequestTimedOut(f"no data for {self.timeouts.read_seconds:g}s")
+        if isinstance(exc, TimeoutError):
+            return RequestTimedOut(f"no complete answer within {self.timeouts.total_seconds:g}s")
+        return ConnectionFailed(f"{type(exc).__name__}: {exc}")
 
     def _scrubbed(self, exc: CompletionError) -> CompletionError:
         """Remove the API key from the error's text, in case the service echoed it back."""

@@ -53,6 +53,9 @@ CONTEXT_PHRASES = (
     "prompt is too long",
 )
 RATE_LIMIT_CODES = frozenset({"rate_limit_exceeded", "rate_limited", "rate_limit_error"})
+# Where common gateways put their id of a request: OpenAI and New API, Anthropic-style gateways,
+# One API, LiteLLM (looked up case-insensitively in aiohttp's headers).
+REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-oneapi-request-id", "x-litellm-call-id")
 UNAVAILABLE_CODES = frozenset(
     {"no_available_channel", "model_unavailable", "server_error", "service_unavailable"}
 )
@@ -77,7 +80,7 @@ class Completion:
     text: str
     finish_reason: str | None
     usage: Usage | None  # None when the reply carried no usage
-    request_id: str | None = None  # x-request-id or x-oneapi-request-id, for the logs
+    request_id: str | None = None  # the gateway's request id (REQUEST_ID_HEADERS), for the logs
 
 
 @dataclass(frozen=True)
@@ -117,14 +120,21 @@ def parse_completion(body: bytes, request_id: str | None = None) -> Completion:
 
 
 def parse_usage(raw: object) -> Usage | None:
-    """Read a ``usage`` object; None when it is missing or null."""
+    """Read a ``usage`` object; None when it is missing, null, or counts no tokens at all.
+
+    No answer costs nothing: a usage of zero tokens comes from a gateway that did not count them,
+    and is as good as none (the caller then records its estimate).
+    """
     if not isinstance(raw, Mapping):
         return None
     prompt, completion = _count(raw.get("prompt_tokens")), _count(raw.get("completion_tokens"))
+    total = _count(raw.get("total_tokens")) or prompt + completion
+    if total == 0:
+        return None
     return Usage(
         prompt_tokens=prompt,
         completion_tokens=completion,
-        total_tokens=_count(raw.get("total_tokens")) or prompt + completion,
+        total_tokens=total,
         cached_tokens=_count(_get(raw.get("prompt_tokens_details"), "cached_tokens")),
         reasoning_tokens=_count(_get(raw.get("completion_tokens_details"), "reasoning_tokens")),
     )
@@ -274,8 +284,8 @@ def load_json(raw: bytes, what: str, request_id: str | None) -> Any:
 
 
 def request_id_of(headers: Mapping[str, str]) -> str | None:
-    """Return the gateway's request id, for the logs."""
-    return headers.get("x-request-id") or headers.get("x-oneapi-request-id")
+    """Return the request id a gateway sent (the first of REQUEST_ID_HEADERS), for the logs."""
+    return next((value for name in REQUEST_ID_HEADERS if (value := headers.get(name))), None)
 
 
 def id_suffix(request_id: str | None) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -22,11 +21,13 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from .completions_rules import auto_usage, body_problem, error_response
+from .completions_answers import raw_answer, stream_answer, whole_answer
+from .completions_rules import body_problem, error_response
 from .prompt_cache import PromptCache
 
 MODEL_ID = "gpt-5.2"
-KEEP_ALIVE_EVERY_CHUNKS = 3
+# What gateways that do not count tokens report as usage (the client must treat it as none).
+ZERO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 
 
 @dataclass
@@ -52,6 +53,14 @@ class Reply:
     cut_after_chunks: int | None = None  # streaming: drop the connection after N content chunks
     stream_error_after_chunks: int | None = None  # streaming: send an {"error": ...} event after N chunks
     send_done: bool = True  # streaming: end with "data: [DONE]"
+    # How a stream is framed (see tests.fakes.completions_answers), and which header names its id.
+    line_end: str = "\n"  # or "\r\n", or "\r" alone
+    byte_order_mark: bool = False  # the stream starts with U+FEFF
+    split_data: bool = False  # each event's JSON spread over several data: lines
+    blank_lines: bool = True  # False: no blank line between events, as some servers send
+    stream_content_type: str = "text/event-stream"  # e.g. application/json, as some gateways label it
+    unstreamed_content_type: str | None = None  # set: a stream request gets the whole body, so labelled
+    request_id_header: str = "x-request-id"  # or request-id, x-oneapi-request-id, x-litellm-call-id
 
 
 @dataclass
@@ -68,6 +77,8 @@ class RecordedCompletionRequest:
     finished_at: float | None = None  # the answer's last byte
     # (prompt tokens, cached tokens) when the server models a prompt cache
     cache_figures: tuple[int, int] | None = None
+    content_chunks_sent: int = 0  # streams: the content chunks written so far
+    abandoned: bool = False  # streams: the client closed the stream before its end
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -149,6 +160,14 @@ class FakeCompletions:
         async with asyncio.timeout(timeout), self._arrived:
             await self._arrived.wait_for(lambda: len(self.requests) >= n)
 
+    async def wait_answered(self, number: int, timeout: float = 5.0) -> RecordedCompletionRequest:
+        """Wait until the answer to the `number`-th request (1-based) has ended; return that request."""
+        async with asyncio.timeout(timeout), self._arrived:
+            await self._arrived.wait_for(
+                lambda: len(self.requests) >= number and self.requests[number - 1].finished_at is not None
+            )
+        return self.requests[number - 1]
+
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         try:
             body = json.loads(await request.read())
@@ -161,7 +180,8 @@ class FakeCompletions:
         async with self._arrived:
             self.requests.append(recorded)
             self._arrived.notify_all()
-        headers = {"x-request-id": f"req-fake-{recorded.number}"}
+        request_id = f"req-fake-{recorded.number}"
+        headers = {"x-request-id": request_id}
         if (refusal := self._auth_refusal(request, headers)) is not None:
             return refusal
         if (problem := body_problem(body, self.model)) is not None:
@@ -170,11 +190,14 @@ class FakeCompletions:
         if self.prompt_cache is not None:
             recorded.cache_figures = self.prompt_cache.serve(recorded.messages)
         reply = self._queue.popleft() if self._queue else self.default(recorded)
+        headers = {reply.request_id_header: request_id}
         if not await self._hold(reply):
             return error_response(503, None, "the fake server is shutting down", "server_error", headers)
         recorded.started_at = asyncio.get_running_loop().time()
         response = await self._answer(request, recorded, reply, {**headers, **reply.headers})
-        recorded.finished_at = asyncio.get_running_loop().time()
+        async with self._arrived:
+            recorded.finished_at = asyncio.get_running_loop().time()
+            self._arrived.notify_all()
         return response
 
     async def _models(self, request: web.Request) -> web.StreamResponse:
@@ -213,91 +236,10 @@ class FakeCompletions:
         self, request: web.Request, recorded: RecordedCompletionRequest, reply: Reply, headers: dict[str, str]
     ) -> web.StreamResponse:
         if reply.raw_body is not None:
-            return await _raw_answer(request, recorded, reply, headers)
+            return await raw_answer(request, recorded, reply, headers)
         if reply.status != 200:
             message = reply.error_message or HTTPStatus(reply.status).phrase
             return error_response(reply.status, reply.error_code, message, reply.error_type, headers)
         if recorded.stream:
-            return await _stream_answer(request, recorded, reply, headers)
-        answer: dict[str, Any] = {"role": "assistant", "content": reply.text, "refusal": None}
-        choice = {"index": 0, "message": answer, "logprobs": None, "finish_reason": reply.finish_reason}
-        body: dict[str, Any] = {**_envelope(recorded, "chat.completion"), "choices": [choice]}
-        if (usage := _usage(recorded, reply)) is not None:
-            body["usage"] = usage
-        return web.json_response(body, headers=headers)
-
-
-async def _stream_answer(
-    request: web.Request, recorded: RecordedCompletionRequest, reply: Reply, headers: dict[str, str]
-) -> web.StreamResponse:
-    """Send the reply as chat.completion.chunk events, with keep-alives, cuts and errors as scripted."""
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-    response.headers.update(headers)
-    await response.prepare(request)
-    base = _envelope(recorded, "chat.completion.chunk")
-
-    async def send(payload: Mapping[str, Any]) -> None:
-        await response.write(f"data: {json.dumps(payload)}\n\n".encode())
-
-    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-        return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
-
-    await send(chunk({"role": "assistant", "content": ""}))
-    await response.write(b": keep-alive\n\n")
-    pieces = [reply.text[i : i + reply.chunk_size] for i in range(0, len(reply.text), reply.chunk_size)]
-    cut, error_at = reply.cut_after_chunks, reply.stream_error_after_chunks
-    stop = min(n for n in (cut, error_at, len(pieces)) if n is not None)
-    for number, piece in enumerate(pieces[:stop], start=1):
-        if recorded.first_content_at is None:
-            recorded.first_content_at = asyncio.get_running_loop().time()
-        await send(chunk({"content": piece}))
-        if number % KEEP_ALIVE_EVERY_CHUNKS == 0:
-            await response.write(b": keep-alive\n\n")
-        await asyncio.sleep(reply.chunk_delay_seconds)
-    if stop == cut and request.transport is not None:
-        request.transport.close()  # flushes what was written, then drops the connection mid-body
-        return response
-    if stop == error_at:
-        error = {"message": reply.error_message or "upstream error", "type": reply.error_type}
-        await send({"error": {**error, "code": reply.error_code}})
-    else:
-        if reply.finish_reason is not None:
-            await send(chunk({}, reply.finish_reason))
-        options = recorded.json.get("stream_options")
-        if isinstance(options, dict) and options.get("include_usage") is True and reply.usage is not None:
-            await send({**base, "choices": [], "usage": _usage(recorded, reply)})
-        if reply.send_done:
-            await response.write(b"data: [DONE]\n\n")
-    await response.write_eof()
-    return response
-
-
-async def _raw_answer(
-    request: web.Request, recorded: RecordedCompletionRequest, reply: Reply, headers: dict[str, str]
-) -> web.StreamResponse:
-    """Send raw_body as is; for a stream, in chunk_size-byte writes so lines split across chunks."""
-    body = reply.raw_body.encode() if isinstance(reply.raw_body, str) else (reply.raw_body or b"")
-    streaming = recorded.stream and reply.status == 200
-    content_type = reply.content_type or ("text/event-stream" if streaming else "application/json")
-    headers = {"Content-Type": content_type, **headers}
-    if not streaming:
-        return web.Response(status=reply.status, body=body, headers=headers)
-    response = web.StreamResponse(headers=headers)
-    await response.prepare(request)
-    for start in range(0, len(body), reply.chunk_size):
-        await response.write(body[start : start + reply.chunk_size])
-        await asyncio.sleep(reply.chunk_delay_seconds)
-    await response.write_eof()
-    return response
-
-
-def _envelope(recorded: RecordedCompletionRequest, kind: str) -> dict[str, Any]:
-    created, model = int(time.time()), recorded.json["model"]
-    return {"id": f"chatcmpl-fake{recorded.number}", "object": kind, "created": created, "model": model}
-
-
-def _usage(recorded: RecordedCompletionRequest, reply: Reply) -> dict[str, Any] | None:
-    """The reply's usage: as scripted, or "auto" (see :func:`auto_usage`)."""
-    if reply.usage != "auto":
-        return reply.usage
-    return auto_usage(recorded.messages, reply.text, recorded.cache_figures)
+            return await stream_answer(request, recorded, reply, headers)
+        return web.json_response(whole_answer(recorded, reply), headers=headers)

@@ -20,6 +20,7 @@ from tests.faults.checks import (
     answer_held_until,
     assert_recorded,
     assert_still_answers,
+    ledger,
     reply_texts,
 )
 from tests.faults.conftest import STREAM_MODES, STREAMED_ONLY
@@ -172,15 +173,22 @@ async def test_a_channel_deleted_mid_answer_logs_one_clear_line(
 async def test_an_answer_deleted_while_it_streams_stops_and_says_so(
     harness: Harness, bot_warnings: BotWarnings
 ) -> None:
-    reply = answer(" ".join(f"word{n}" for n in range(30)))
-    reply.chunk_size, reply.chunk_delay_seconds = 10, 0.02  # still streaming when the moderator acts
+    words = " ".join(f"word{n}" for n in range(400))
+    reply = answer(words)
+    reply.chunk_size, reply.chunk_delay_seconds = 10, 0.02  # about 5 s of stream, unless the bot leaves
     harness.model.enqueue(reply)
     asked = await harness.ask("a long one")
     [first] = await harness.replies_to(asked)
     await harness.discord.user_deletes(int(first["id"]))
     assert await reply_texts(harness, asked) == [ANSWER_DELETED]
     assert bot_warnings.errors == []
-    await assert_recorded(harness, turns=0, requests=1, failed=0, tokens=USAGE_TOKENS)
+    # The bot stopped reading the model's stream instead of paying for the rest of the answer.
+    request = await harness.model.wait_answered(1)
+    assert request.abandoned and request.content_chunks_sent < len(words) // reply.chunk_size
+    # What the model generated until then is counted, estimated (its usage never came).
+    tally = await ledger(harness)
+    assert (tally.requests, tally.estimated_requests, tally.failed_requests) == (1, 1, 0)
+    assert tally.total_tokens > 0 and await harness.stored_turns() == 0
     await assert_still_answers(harness)
 
 

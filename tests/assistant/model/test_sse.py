@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from assistant.errors import (
     AuthenticationFailed,
@@ -21,9 +18,8 @@ from assistant.errors import (
     OutOfCredit,
 )
 from assistant.model.completions import CompletionsClient, StreamEnd, StreamEvent, TextDelta, Usage
-from assistant.model.sse import iter_sse_data
 from tests.assistant.conftest import COMPLETIONS_API_KEY, MakeClient
-from tests.fakes.completions import FakeCompletions, Reply
+from tests.fakes.completions import ZERO_USAGE, FakeCompletions, Reply
 
 API_KEY = COMPLETIONS_API_KEY
 QUESTION = [{"role": "user", "content": "Tell me a story."}]
@@ -98,24 +94,47 @@ async def test_hand_written_stream_is_parsed_robustly(
     assert events[-1] == StreamEnd("stop", Usage(9, 2, 11), "req-fake-1")
 
 
-@given(st.lists(st.integers(min_value=1, max_value=12), min_size=1, max_size=40))
-def test_any_chunking_gives_the_same_payloads(sizes: list[int]) -> None:
-    raw = 'data: {"t": "é€🎉"}\r\n\n: ping\ndata:[DONE]\nevent: x\ndata: tail'.encode()
-    chunks, start = [], 0
-    for size in sizes * len(raw):
-        if start >= len(raw):
-            break
-        chunks.append(raw[start : start + size])
-        start += size
+@pytest.mark.parametrize(
+    "framing",
+    [
+        {"line_end": "\r"},
+        {"line_end": "\r\n"},
+        {"byte_order_mark": True},
+        {"split_data": True},
+        {"blank_lines": False},
+        {"stream_content_type": "application/json"},
+        {"stream_content_type": "text/plain; charset=utf-8"},
+        {"line_end": "\r", "byte_order_mark": True, "split_data": True, "stream_content_type": "text/html"},
+    ],
+    ids=["cr-only", "crlf", "bom", "multi-line-data", "no-blank-lines", "as-json", "as-text", "all-at-once"],
+)
+async def test_streams_framed_as_gateways_frame_them(
+    fake: FakeCompletions, client: CompletionsClient, sleeps: list[float], framing: dict[str, Any]
+) -> None:
+    fake.enqueue(Reply(text=STORY, chunk_size=7, **framing))
+    events = await collect(client)
+    assert text_of(events) == STORY and len(fake.requests) == 1 and sleeps == []
+    end = events[-1]
+    assert isinstance(end, StreamEnd) and end.finish_reason == "stop"
+    assert end.usage is not None and end.usage.completion_tokens == (len(STORY) + 3) // 4
 
-    async def feed() -> AsyncIterator[bytes]:
-        for chunk in chunks:
-            yield chunk
 
-    async def payloads() -> list[str]:
-        return [payload async for payload in iter_sse_data(feed())]
+@pytest.mark.parametrize("content_type", ["text/plain", "text/html; charset=utf-8", "application/json"])
+async def test_a_whole_answer_to_a_stream_request_is_the_answer(
+    fake: FakeCompletions, client: CompletionsClient, sleeps: list[float], content_type: str
+) -> None:
+    fake.enqueue(Reply(text=STORY, unstreamed_content_type=content_type), Reply(text="never asked for"))
+    events = await collect(client)
+    assert events[:-1] == [TextDelta(STORY)] and len(fake.requests) == 1 and sleeps == []
+    end = events[-1]
+    assert isinstance(end, StreamEnd) and (end.finish_reason, end.request_id) == ("stop", "req-fake-1")
+    assert end.usage is not None and end.usage.completion_tokens == (len(STORY) + 3) // 4
 
-    assert asyncio.run(payloads()) == ['{"t": "é€🎉"}', "[DONE]", "tail"]
+
+async def test_zero_usage_is_no_usage(fake: FakeCompletions, client: CompletionsClient) -> None:
+    fake.enqueue(Reply(text="Short.", usage=ZERO_USAGE), Reply(text="Whole.", usage=ZERO_USAGE))
+    assert (await collect(client))[-1] == StreamEnd("stop", None, "req-fake-1")
+    assert (await client.complete(QUESTION)).usage is None
 
 
 async def test_missing_done_is_fine_after_a_finish_reason(
@@ -190,6 +209,10 @@ async def test_failures_before_the_first_delta_are_retried(
         (Reply(text="", finish_reason="length"), EmptyAnswer),
         (Reply(text="", finish_reason="content_filter"), ContentFiltered),
         (Reply(raw_body=sse(delta("Hi"), "{not json")), MalformedReply),
+        (
+            Reply(raw_body='{"error": {"code": "insufficient_user_quota"}}', content_type="text/plain"),
+            OutOfCredit,
+        ),
     ],
 )
 async def test_stream_failures_not_retried(

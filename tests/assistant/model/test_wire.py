@@ -6,9 +6,17 @@ from email.utils import formatdate
 from typing import Any
 
 import pytest
+from multidict import CIMultiDict
 
 from assistant.errors import BadRequest, ContentFiltered, OutOfCredit, RateLimited, ServiceUnavailable
-from assistant.model.wire import Usage, classify_error, parse_retry_after, parse_usage
+from assistant.model.wire import (
+    REQUEST_ID_HEADERS,
+    Usage,
+    classify_error,
+    parse_retry_after,
+    parse_usage,
+    request_id_of,
+)
 
 
 def test_retry_after_as_an_http_date() -> None:
@@ -50,3 +58,21 @@ def test_usage_ignores_nonsense_counts() -> None:
 def test_error_detail_is_short_and_names_the_request() -> None:
     error = classify_error(400, {"error": {"code": "bad", "message": "x" * 5000}}, request_id="req-9")
     assert str(error).startswith("HTTP 400, code bad (request id req-9): xxx") and len(str(error)) < 360
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        {"total_tokens": 0, "prompt_tokens_details": {"cached_tokens": 0}},
+        {"prompt_tokens": None, "completion_tokens": None},
+    ],
+)
+def test_a_usage_that_counts_no_tokens_is_no_usage(raw: dict[str, Any]) -> None:
+    assert parse_usage(raw) is None
+
+
+@pytest.mark.parametrize("header", REQUEST_ID_HEADERS)
+def test_the_request_id_of_each_common_gateway(header: str) -> None:
+    assert request_id_of(CIMultiDict({header.title(): "abc-123", "Content-Type": "text/plain"})) == "abc-123"
+    assert request_id_of(CIMultiDict({"Content-Type": "text/plain"})) is None
