@@ -33,6 +33,8 @@ from assistant.budgets.quotas import Budgets, QuotaService
 from assistant.context import ContextBuilder
 from assistant.delivery.pacing import EDIT_INTERVAL_SECONDS, Pacer
 from assistant.model.completions import DEFAULT_RETRY, CompletionsClient, RetryPolicy, Timeouts
+from assistant.observability import discord_http
+from assistant.observability.server import MetricsServer, serve_metrics
 from assistant.reporting import AssistantTree
 from assistant.settings import Settings, SettingsError
 from assistant.startup import EXIT_BAD_SETTINGS, StartupError, load_env_file, open_database
@@ -84,8 +86,11 @@ class AssistantBot(commands.Bot):
             # Nothing the model writes may ping anyone: every send and edit inherits this.
             allowed_mentions=discord.AllowedMentions.none(),
             guild_ready_timeout=guild_ready_timeout,
+            # None, discord.py's default, traces nothing; its annotation leaves None out.
+            http_trace=discord_http.trace_config() if settings.metrics_address else None,  # type: ignore[arg-type]
         )
         self.settings = settings
+        self.metrics: MetricsServer | None = None
         self.clock = clock
         self._retry = retry
         self._edit_interval_seconds = edit_interval_seconds
@@ -111,6 +116,7 @@ class AssistantBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()
+        self.metrics = await serve_metrics(self, self.settings.metrics_address)
 
     def _build_answerer(self) -> Answerer:
         """Return the answering service, wired to the model, the history and the budgets."""
@@ -194,6 +200,8 @@ class AssistantBot(commands.Bot):
             await self.session.close()
         if hasattr(self, "storage"):
             await self.storage.close()
+        if self.metrics is not None:
+            await self.metrics.close()
 
 
 def point_discord_py_at(settings: Settings) -> None:

@@ -21,6 +21,7 @@ from assistant.errors import ShuttingDown
 from assistant.lanes import Lanes
 from assistant.model.completions import CompletionsClient, Usage
 from assistant.model.tokens import estimate_message_tokens
+from assistant.observability.answers import observed
 from assistant.resets import Resets
 from storage.history import Exchange, HistoryStore, Turn
 
@@ -96,6 +97,7 @@ class Answerer:
         self._tasks: set[asyncio.Task[object]] = set()
         self._closing = False
 
+    @observed
     async def answer(self, question: Question, target: ReplyTarget) -> Answer:
         """Answer `question` at `target` once the conversation's earlier questions are done."""
         if self._closing:

@@ -71,6 +71,8 @@ class Settings:
     channel_queue_limit: int = 20
     member_queue_limit: int = 3
     shutdown_grace_seconds: float = 20.0
+    # (host, port) serving /metrics and /health; None = no metrics.
+    metrics_address: tuple[str, int] | None = None
     # Test and self-hosting hooks: point discord.py at another Discord-compatible endpoint.
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
@@ -96,6 +98,7 @@ class Settings:
             channel_queue_limit=reader.get("CHANNEL_QUEUE_LIMIT", "20", _int_between(1, 1000)),
             member_queue_limit=reader.get("MEMBER_QUEUE_LIMIT", "3", _int_between(1, 100)),
             shutdown_grace_seconds=reader.get("SHUTDOWN_GRACE_SECONDS", "20", _float_between(0, 600)),
+            metrics_address=reader.get("METRICS_ADDRESS", "", _optional_host_port),
             discord_api_base=reader.get("DISCORD_API_BASE", "", _optional_url),
             discord_gateway_url=reader.get("DISCORD_GATEWAY_URL", "", _optional_url),
         )
@@ -203,6 +206,16 @@ def _optional_snowflake(value: str) -> int | None:
             f"expected a server id (a 17–20 digit number; right-click the server, Copy ID), got {value!r}"
         )
     return int(value)
+
+
+def _optional_host_port(value: str) -> tuple[str, int] | None:
+    if not value:
+        return None
+    host, _, port = value.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")  # [::1]:9464
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"expected host:port, such as 127.0.0.1:9464 or 0.0.0.0:9464, got {value!r}")
+    return host, int(port)
 
 
 def _log_level(value: str) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from assistant.model.completions import Usage
+from assistant.observability import metrics
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Charge:
         """Record what the request spent (once)."""
         if not self.settled:
             self.settled = True
+            metrics.tokens_used(usage)
             await self._gate.settle(self._reservation, usage)
 
     async def release(self) -> None:

@@ -21,6 +21,7 @@ from typing import Literal
 from assistant.budgets.gate import Reservation
 from assistant.errors import BudgetExhausted, InvalidBudget
 from assistant.model.completions import Usage
+from assistant.observability import metrics
 from assistant.settings import MAX_DAILY_TOKENS
 from storage.usage import DayReport, LedgerKey, Standing, StoredBudgets, Tally, UsageStore
 
@@ -219,7 +220,8 @@ class QuotaService:
 
 
 def refusal(shortfall: Shortfall, now: datetime) -> BudgetExhausted:
-    """Return the error that tells a member which budget is used up and when it resets."""
+    """Count the refusal; return the error that tells a member which budget is used up and when it resets."""
+    metrics.budget_refused(shortfall.scope)
     return BudgetExhausted(
         f"{shortfall.scope} budget used up ({shortfall.used_tokens} of {shortfall.limit_tokens} tokens)",
         user_message=exhausted_message(shortfall, next_reset(now)),

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from assistant.errors import CompletionError, RateLimited
+from assistant.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class Attempts:
             exc.request_id or "none",
             f"retrying in {delay:.1f}s" if delay is not None else f"not retried: {why_not}",
         )
+        metrics.completion_failed(exc, retrying=delay is not None)
         if delay is None:
             raise exc
         await self._sleep(delay)

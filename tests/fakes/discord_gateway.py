@@ -74,11 +74,18 @@ class Gateway:
         self.identify_payloads: list[dict[str, Any]] = []
         self.resume_payloads: list[dict[str, Any]] = []
         self.identified = asyncio.Event()
+        # An outage: while True, connections are refused as Cloudflare does when the gateway is down.
+        self.refusing = False
+        self.refused = 0
         # Everything dispatched, as (session id, event name, payload), for debugging and assertions.
         self.dispatched: list[tuple[str, str, dict[str, Any]]] = []
 
-    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         """Run one websocket connection until either side closes it."""
+        if self.refusing:
+            self.refused += 1
+            self.world.notify()
+            return web.Response(status=503, text="upstream connect error")
         ws = web.WebSocketResponse(max_msg_size=0)
         await ws.prepare(request)
         conn = Connection(ws)

@@ -1,0 +1,32 @@
+"""/health: 200 when every shard is connected and the database answers, 503 otherwise."""
+
+from __future__ import annotations
+
+from tests.assistant.observability.scrape import get, samples, value
+from tests.conftest import Harness
+
+
+async def test_a_ready_bot_is_healthy(harness: Harness) -> None:
+    assert await get(harness, "/health") == (200, "gateway: connected\ndatabase: answers\n")
+
+
+async def test_unhealthy_while_the_gateway_is_down_and_healthy_once_back(harness: Harness) -> None:
+    gateway = harness.discord.gateway
+    gateway.refusing = True
+    await gateway.close_all(4000)
+    await harness.discord.wait_for(lambda: gateway.refused >= 1)  # the bot tried again, and failed
+    status, body = await get(harness, "/health")
+    assert (status, body.splitlines()[0]) == (503, "gateway: not connected")
+    assert value(await samples(harness), "assistant_shards_connected") == 0
+    gateway.refusing = False
+    # discord.py waits up to 2 s (its backoff) before trying again.
+    await harness.discord.wait_for(lambda: bool(gateway.live_sessions()), timeout=10)
+    await harness.discord.caught_up()
+    assert (await get(harness, "/health"))[0] == 200
+
+
+async def test_unhealthy_once_the_database_is_closed(harness: Harness) -> None:
+    assert harness.bot is not None
+    await harness.bot.database.close()
+    status, body = await get(harness, "/health")
+    assert (status, body.splitlines()[1]) == (503, "database: does not answer")
