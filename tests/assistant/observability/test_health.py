@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
+from assistant.observability import probe
 from tests.assistant.observability.scrape import get, samples, value
 from tests.conftest import Harness
 
@@ -30,3 +35,23 @@ async def test_unhealthy_once_the_database_is_closed(harness: Harness) -> None:
     await harness.bot.database.close()
     status, body = await get(harness, "/health")
     assert (status, body.splitlines()[1]) == (503, "database: does not answer")
+
+
+async def test_the_container_probe_follows_health(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert harness.bot is not None and harness.bot.metrics is not None
+    monkeypatch.setattr(probe, "load_dotenv", lambda: None)  # a developer's own .env stays out of it
+    monkeypatch.setenv("DISCORD_TOKEN", "token")
+    monkeypatch.setenv("EVOLINK_API_KEY", "key")
+    monkeypatch.setenv("METRICS_ADDRESS", f"0.0.0.0:{harness.bot.metrics.port}")
+    assert await asyncio.to_thread(probe.main) == 0
+    await harness.bot.database.close()
+    assert await asyncio.to_thread(probe.main) == 1
+
+
+def test_the_probe_passes_when_metrics_are_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(probe, "load_dotenv", lambda: None)  # a developer's own .env stays out of it
+    monkeypatch.setenv("DISCORD_TOKEN", "token")
+    monkeypatch.setenv("EVOLINK_API_KEY", "key")
+    monkeypatch.delenv("METRICS_ADDRESS", raising=False)
+    assert probe.main() == 0
+    assert probe.health_url("::", 9464) == "http://[::1]:9464/health"
