@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant.settings import DEFAULT_DATABASE_URL, Settings, parse_database_url
+from assistant.settings import DEFAULT_DATABASE_URL, PROJECT_FOLDER, Settings, parse_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_ONLY_EXCLUDED = {"tests", "bench"}
@@ -81,7 +81,8 @@ def test_the_bot_runs_as_a_user_that_is_not_root() -> None:
 def test_the_database_lives_in_a_volume() -> None:
     workdir = Path(only("WORKDIR"))
     [volume] = json.loads(only("VOLUME"))
-    database = workdir / parse_database_url(DEFAULT_DATABASE_URL)  # relative to the working directory
+    # A relative sqlite path is from bot.py's folder, which in the image is the working directory.
+    database = workdir / parse_database_url(DEFAULT_DATABASE_URL).relative_to(PROJECT_FOLDER)
     assert database.parent == Path(volume)
 
 

@@ -32,7 +32,7 @@ async def test_unhealthy_while_the_gateway_is_down_and_healthy_once_back(harness
 
 async def test_unhealthy_once_the_database_is_closed(harness: Harness) -> None:
     assert harness.bot is not None
-    await harness.bot.database.close()
+    await harness.bot.storage.close()
     status, body = await get(harness, "/health")
     assert (status, body.splitlines()[1]) == (503, "database: does not answer")
 
@@ -44,7 +44,7 @@ async def test_the_container_probe_follows_health(harness: Harness, monkeypatch:
     monkeypatch.setenv("EVOLINK_API_KEY", "key")
     monkeypatch.setenv("METRICS_ADDRESS", f"0.0.0.0:{harness.bot.metrics.port}")
     assert await asyncio.to_thread(probe.main) == 0
-    await harness.bot.database.close()
+    await harness.bot.storage.close()
     assert await asyncio.to_thread(probe.main) == 1
 
 

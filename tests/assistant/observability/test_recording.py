@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -13,6 +14,7 @@ from multidict import CIMultiDict
 from assistant.errors import BudgetExhausted, ChannelBusy, RateLimited, ShuttingDown, TooManyWaiting
 from assistant.observability import discord_http, metrics
 from assistant.observability.answers import outcome_of
+from assistant.observability.server import BotStateCollector
 from assistant.settings import Settings, SettingsError
 
 REQUIRED = {"DISCORD_TOKEN": "discord-token-value", "EVOLINK_API_KEY": "sk-secret-value"}
@@ -87,3 +89,19 @@ async def test_discord_requests_and_429s_are_counted_by_method_status_and_scope(
     assert sample(recorder, "assistant_discord_rate_limited_total", scope="user") == 1
     assert sample(recorder, "assistant_discord_rate_limited_total", scope="unknown") == 1
     assert sample(recorder, "assistant_discord_requests_total", method="GET", status="101") is None
+
+
+def test_the_readme_lists_every_metric(recorder: metrics.Recorder) -> None:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    bot = SimpleNamespace(ws=None, latency=float("nan"), answerer=None, shard_id=None)
+    families = [*recorder.registry.collect(), *BotStateCollector(bot).collect()]  # type: ignore[arg-type]
+    names = {family.name for family in families if not family.name.startswith("process_")}
+    assert len(names) == 13
+    for name in names:
+        listed = f"`{name}_total`" if family_type(families, name) == "counter" else f"`{name}`"
+        assert listed in readme, name
+
+
+def family_type(families: list, name: str) -> str:
+    """Return the type of the metric family called `name`."""
+    return next(family.type for family in families if family.name == name)
