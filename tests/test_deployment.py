@@ -1,11 +1,13 @@
-"""The container files, checked without a container engine: they parse and agree with the project.
+"""The deployment files, checked without a container engine or systemd: they parse and agree.
 
 The Dockerfile's instructions are read with a small parser (continuation lines joined, comments
-dropped); docker-compose.yml with PyYAML. What needs a real engine (building, running) is not here.
+dropped), docker-compose.yml with PyYAML, the systemd unit with configparser. What needs a real
+engine (building, running) is not here.
 """
 
 from __future__ import annotations
 
+import configparser
 import json
 import re
 import shlex
@@ -15,6 +17,7 @@ import pytest
 import yaml
 
 from assistant.settings import DEFAULT_DATABASE_URL, PROJECT_FOLDER, Settings, parse_database_url
+from assistant.startup import EXIT_BAD_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_ONLY_EXCLUDED = {"tests", "bench"}
@@ -130,3 +133,19 @@ def test_the_postgres_profile_adds_a_database_the_bot_waits_for(compose: dict) -
     user, database = env["POSTGRES_USER"], env["POSTGRES_DB"]
     documented = f"DATABASE_URL=postgresql://{user}:<the same password>@postgres:5432/{database}"
     assert documented in (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+
+
+def test_the_systemd_unit_runs_the_procfile_command_gracefully() -> None:
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]  # systemd keys are case-sensitive
+    unit.read(ROOT / "deploy" / "evolink-discord-assistant.service", encoding="utf-8")
+    service = unit["Service"]
+    procfile = (ROOT / "Procfile").read_text(encoding="utf-8").split(":", 1)[1].split()
+    executable, *arguments = service["ExecStart"].split()
+    assert executable.endswith("/.venv/bin/python") and arguments == procfile[1:]
+    assert service["User"] not in ("root", "0")
+    assert service["KillSignal"] == "SIGTERM"
+    assert int(service["TimeoutStopSec"]) > Settings.from_env(REQUIRED).shutdown_grace_seconds
+    assert service["RestartPreventExitStatus"] == str(EXIT_BAD_SETTINGS)
+    assert service["ReadWritePaths"] == service["WorkingDirectory"] + "/data"
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
