@@ -73,6 +73,7 @@ class Settings:
     shutdown_grace_seconds: float = 20.0
     # (host, port) serving /metrics and /health; None = no metrics.
     metrics_address: tuple[str, int] | None = None
+    allow_dms: bool = False
     # Test and self-hosting hooks: point discord.py at another Discord-compatible endpoint.
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
@@ -99,6 +100,7 @@ class Settings:
             member_queue_limit=reader.get("MEMBER_QUEUE_LIMIT", "3", _int_between(1, 100)),
             shutdown_grace_seconds=reader.get("SHUTDOWN_GRACE_SECONDS", "20", _float_between(0, 600)),
             metrics_address=reader.get("METRICS_ADDRESS", "", _optional_host_port),
+            allow_dms=reader.get("ALLOW_DMS", "false", _boolean),
             discord_api_base=reader.get("DISCORD_API_BASE", "", _optional_url),
             discord_gateway_url=reader.get("DISCORD_GATEWAY_URL", "", _optional_url),
         )

@@ -40,6 +40,7 @@ class Chat(commands.Cog):
 
     @app_commands.command(name="chat", description="Start a conversation with the assistant in a new thread.")
     @app_commands.describe(prompt="What do you want to talk about?")
+    @app_commands.allowed_installs(guilds=True, users=False)
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     async def chat(
         self, interaction: discord.Interaction, prompt: app_commands.Range[str, 1, PROMPT_MAX_CHARS]

@@ -1,4 +1,8 @@
-"""Mentions: answer a member who @mentions the bot, or replies to one of its messages."""
+"""Mentions and DMs: answer a member who @mentions the bot, replies to it, or writes to it in a DM.
+
+Direct messages are answered without a mention when `ALLOW_DMS` is on (each DM keeps its own
+history, charged to the member's personal daily budget); otherwise a DM gets a one-line hint.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ log = logging.getLogger(__name__)
 
 EMPTY_MENTION_HINT = "Ask me something after the mention, e.g. `@me how do I center a div?` (or use `/ask`)."
 DIRECT_MESSAGE_HINT = "I answer in servers only: mention me in a channel, or use `/ask` there."
+EMPTY_DIRECT_MESSAGE_HINT = "Write your question here, no need to mention me."
 
 
 class Mentions(commands.Cog):
@@ -33,12 +38,13 @@ class Mentions(commands.Cog):
         if not self.should_answer(message):
             return
         try:
-            if message.guild is None:
+            if message.guild is None and not self.bot.settings.allow_dms:
                 await message.channel.send(DIRECT_MESSAGE_HINT, allowed_mentions=NO_MENTIONS)
                 return
             text = question_text(message, self.bot.user_id)
             if not text:
-                await message.reply(EMPTY_MENTION_HINT, allowed_mentions=NO_MENTIONS)
+                hint = EMPTY_MENTION_HINT if message.guild is not None else EMPTY_DIRECT_MESSAGE_HINT
+                await message.reply(hint, allowed_mentions=NO_MENTIONS)
                 return
             await self.bot.answerer.answer(
                 question_from(message, text, bot_id=self.bot.user_id), MessageReply(message)

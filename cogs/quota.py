@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from assistant.budgets.quotas import Budgets, UsageReport, discord_relative_time
+from assistant.budgets.quotas import Budgets, PersonalReport, UsageReport, discord_relative_time
 from assistant.delivery.replies import NO_MENTIONS
 from assistant.settings import MAX_DAILY_TOKENS
 from storage.usage import Tally
@@ -40,15 +40,20 @@ class Quota(commands.Cog):
         self.bot = bot
 
     @app_commands.command(name="usage", description="See the tokens this server and you have used today.")
-    @app_commands.guild_only()
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def usage(self, interaction: discord.Interaction) -> None:
         """Show the caller today's usage against the budgets (and, to admins, the top members)."""
-        assert interaction.guild_id is not None  # guild_only
-        top_count = TOP_MEMBERS_SHOWN if interaction.permissions.manage_guild else 0
-        report = await self.bot.quotas.report(interaction.guild_id, interaction.user.id, top_count=top_count)
-        await interaction.response.send_message(
-            format_usage(report, interaction.guild), ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        personal = await self.bot.quotas.personal(interaction.user.id)
+        if interaction.guild is None:  # a DM, or a server the bot is not in
+            text = format_personal(personal, heading=True)
+        else:
+            top_count = TOP_MEMBERS_SHOWN if interaction.permissions.manage_guild else 0
+            report = await self.bot.quotas.report(
+                interaction.guild.id, interaction.user.id, top_count=top_count
+            )
+            text = format_usage(report, interaction.guild) + "\n" + format_personal(personal, heading=False)
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @quota.command(name="set", description="Set this server's daily token budgets (0 = unlimited).")
     @app_commands.describe(
@@ -88,6 +93,17 @@ def format_usage(report: UsageReport, guild: discord.Guild | None) -> str:
             f"{place}. {member_name(guild, user_id)}: {tally.total_tokens:,} tokens · {count_requests(tally)}"
             for place, (user_id, tally) in enumerate(day.top, start=1)
         ]
+    return "\n".join(lines)
+
+
+def format_personal(report: PersonalReport, *, heading: bool) -> str:
+    """Return the lines of a member's personal budget (DMs and servers without the bot)."""
+    lines = (
+        [f"**Token usage today** (UTC day, resets {discord_relative_time(report.resets_at)})"]
+        if heading
+        else []
+    )
+    lines += describe_tally("Your personal budget (DMs and apps)", report.tally, report.limit_tokens)
     return "\n".join(lines)
 
 

@@ -26,7 +26,8 @@ class Reset(commands.Cog):
     @app_commands.command(
         name="reset", description="Forget the assistant's history of this channel or thread."
     )
-    @app_commands.guild_only()
+    @app_commands.allowed_installs(guilds=True, users=False)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     async def reset(self, interaction: discord.Interaction) -> None:
         """Forget the history of the channel or thread the command is run in."""
         channel_id = interaction.channel_id
@@ -43,8 +44,8 @@ class Reset(commands.Cog):
 
     def may_reset(self, interaction: discord.Interaction, channel_id: int) -> bool:
         """Return whether the member may reset here: moderators anywhere, starters in their thread."""
-        if interaction.permissions.manage_messages:
-            return True
+        if interaction.guild_id is None or interaction.permissions.manage_messages:
+            return True  # a DM with the bot is the member's own conversation
         thread = self.bot.threads.get(channel_id)
         return thread is not None and thread.starter_id == interaction.user.id
 

@@ -28,7 +28,8 @@ from storage.usage import DayReport, LedgerKey, Standing, StoredBudgets, Tally, 
 log = logging.getLogger(__name__)
 
 UNLIMITED_TOKENS = 0
-# The ledger's "server" for a question asked outside any server (no command allows that today).
+# The ledger's "server" for questions asked outside any server the bot is in (DMs, user installs):
+# a member's row there is their personal budget, USER_DAILY_TOKENS a day.
 NO_GUILD_ID = 0
 
 Scope = Literal["server", "member"]
@@ -52,6 +53,7 @@ class Shortfall:
     used_tokens: int
     limit_tokens: int
     held_tokens: int = 0
+    personal: bool = False  # the member's personal budget (outside the bot's servers)
 
 
 def utc_day(moment: datetime) -> date:
@@ -91,7 +93,8 @@ def find_shortfall(budgets: Budgets, standing: Standing, *, in_a_server: bool = 
     if in_a_server and is_used_up(standing.guild_tokens, budgets.guild_tokens):
         return Shortfall("server", standing.guild_tokens, budgets.guild_tokens, standing.guild_held_tokens)
     if is_used_up(standing.user_tokens, budgets.user_tokens):
-        return Shortfall("member", standing.user_tokens, budgets.user_tokens, standing.user_held_tokens)
+        used, held = standing.user_tokens, standing.user_held_tokens
+        return Shortfall("member", used, budgets.user_tokens, held, personal=not in_a_server)
     return None
 
 
@@ -103,6 +106,8 @@ def exhausted_message(shortfall: Shortfall, resets_at: datetime) -> str:
     resets = f"It resets {discord_relative_time(resets_at)}, at midnight UTC."
     if shortfall.scope == "server":
         return f"This server has used up its daily token budget: {figures}. {resets}"
+    if shortfall.personal:
+        return f"You have used up your personal daily token budget: {figures}. {resets}"
     return f"You have used up your daily token budget in this server: {figures}. {resets}"
 
 
@@ -138,6 +143,15 @@ class UsageReport:
 
     budgets: Budgets
     day: DayReport
+    resets_at: datetime
+
+
+@dataclass(frozen=True)
+class PersonalReport:
+    """A member's personal day (DMs and servers without the bot) as /usage shows it."""
+
+    tally: Tally
+    limit_tokens: int
     resets_at: datetime
 
 
@@ -199,6 +213,12 @@ class QuotaService:
         now = self._clock()
         day = await self._store.day_report(ledger_key(guild_id, user_id, now), top_count=top_count)
         return UsageReport(resolve_budgets(day.budgets, self._defaults), day, next_reset(now))
+
+    async def personal(self, user_id: int) -> PersonalReport:
+        """Return today's usage of a member's personal budget (questions outside the bot's servers)."""
+        now = self._clock()
+        day = await self._store.day_report(ledger_key(None, user_id, now), top_count=0)
+        return PersonalReport(day.member, self._defaults.user_tokens, next_reset(now))
 
     async def set_budgets(
         self, guild_id: int, daily_tokens: int, user_daily_tokens: int | None, *, by: int

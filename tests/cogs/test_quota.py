@@ -160,6 +160,7 @@ async def test_usage_shows_the_recorded_figures(harness: Harness) -> None:
             "-# prompt 1,255 (1,000 cached) · completion 345 (300 reasoning)",
             "**You:** 1,545 tokens of 50,000 · 1 request",
             "-# prompt 1,200 (1,000 cached) · completion 345 (300 reasoning)",
+            "**Your personal budget (DMs and apps):** 0 tokens of 50,000 · 0 requests",
         ]
     )
     admins = text_of(await slash(harness, "usage", harness.admin)).splitlines()
@@ -169,6 +170,7 @@ async def test_usage_shows_the_recorded_figures(harness: Harness) -> None:
         "**Top members today**",
         f"1. <@{harness.alice.id}>: 1,545 tokens · 1 request",
         f"2. <@{harness.bob.id}>: 55 tokens · 1 request",
+        "**Your personal budget (DMs and apps):** 0 tokens of 50,000 · 0 requests",
     ]
     assert "Top members" not in text_of(mine)
 
