@@ -5,19 +5,26 @@ Rows are written with plain `sqlite3` (the bot is not running), in big transacti
 conversation looks like a busy server's: exchanges come in bursts per channel; one "hot"
 channel gets a tenth of all turns; the rest spread over up to 10,000 channels (one per thousand
 turns at smaller sizes, so a random channel always has more history than fits a context).
-Questions are 20–300 characters and answers 100–2,000 (ASCII, about four characters a token).
+Questions are 20–300 characters and answers 100–2,000, whole words of plain English.
+
+Counting millions of turns with the tokenizer would take minutes, so the counts come from a table:
+the o200k pattern splits this text into one piece per word (" word", or "word" at the start) and
+every piece is tokenized on its own, so a run of words costs the sum of its pieces, which prefix
+sums give at once. The test suite checks these counts against the tokenizer's.
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import itertools
 import random
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 from assistant.context import label_user_turn
-from assistant.model.tokens import MESSAGE_OVERHEAD_TOKENS
+from assistant.model.tokens import MESSAGE_OVERHEAD_TOKENS, estimate_text_tokens
 
 HOT_CHANNEL_ID = 1
 FIRST_CHANNEL_ID = 1_000
@@ -26,6 +33,7 @@ TURNS_PER_CHANNEL = 1_000
 HOT_SHARE = 0.1
 ROWS_PER_TRANSACTION = 200_000
 GUILD_ID = 1
+TEXT_WORDS = 2_000
 AUTHOR_ID = 7
 AUTHOR_NAME = "member"
 _WORDS = [
@@ -58,11 +66,6 @@ def channel_count(total_rows: int) -> int:
     return max(1, min(MAX_CHANNELS, total_rows // TURNS_PER_CHANNEL))
 
 
-def ascii_tokens(text: str) -> int:
-    """Return :func:`assistant.model.tokens.estimate_message_tokens` of ASCII text, without a scan."""
-    return -(-len(text) // 4) + MESSAGE_OVERHEAD_TOKENS
-
-
 class HistoryGenerator:
     """Grows a database's history to a given number of turns, remembering where each channel stands."""
 
@@ -71,8 +74,13 @@ class HistoryGenerator:
         self.rows = 0
         self._rng = random.Random(seed)
         self._running: dict[int, int] = {}
-        text = " ".join(self._rng.choice(_WORDS) for _ in range(2_000))
-        self._text = text  # slices of it are the turns' content
+        words = [self._rng.choice(_WORDS) for _ in range(TEXT_WORDS)]
+        self._text = " ".join(words)  # runs of its words are the turns' content
+        # Where each word starts in the text, and the tokens of the pieces before it (" word" each).
+        self._starts = list(itertools.accumulate((len(word) + 1 for word in words), initial=0))
+        self._spaced = list(itertools.accumulate((estimate_text_tokens(f" {w}") for w in words), initial=0))
+        self._bare = [estimate_text_tokens(word) for word in words]
+        self._label = estimate_text_tokens(label_user_turn(AUTHOR_NAME, "").rstrip())
 
     def grow_to(self, total_rows: int) -> None:
         """Append turns until the history holds `total_rows`."""
@@ -95,6 +103,19 @@ class HistoryGenerator:
         """Return an ordinary channel that has history."""
         return FIRST_CHANNEL_ID + rng.randrange(channel_count(self.rows))
 
+    def words_from(self, offset: int, length: int, *, question: bool) -> tuple[str, int]:
+        """Return the whole words around `length` characters from `offset`, and their tokens as a turn."""
+        first = bisect.bisect_right(self._starts, offset) - 1
+        end = max(
+            first + 1, min(TEXT_WORDS, bisect.bisect_left(self._starts, self._starts[first] + length + 1))
+        )
+        content = self._text[self._starts[first] : self._starts[end] - 1]
+        if question:  # "member: word word …": the label's pieces, then every word with its space
+            tokens = self._label + self._spaced[end] - self._spaced[first]
+        else:
+            tokens = self._bare[first] + self._spaced[end] - self._spaced[first + 1]
+        return content, tokens + MESSAGE_OVERHEAD_TOKENS
+
     def _turns(self, count: int, channels: int) -> Iterator[Row]:
         """Yield `count` turns in bursts of exchanges per channel."""
         rng, made = self._rng, 0
@@ -109,9 +130,7 @@ class HistoryGenerator:
     def _turn(self, channel: int, *, question: bool) -> Row:
         rng = self._rng
         length = rng.randint(20, 300) if question else rng.randint(100, 2_000)
-        start = rng.randrange(len(self._text) - length)
-        content = self._text[start : start + length]
-        tokens = ascii_tokens(label_user_turn(AUTHOR_NAME, content) if question else content)
+        content, tokens = self.words_from(rng.randrange(len(self._text) - length), length, question=question)
         running = self._running.get(channel, 0) + tokens
         self._running[channel] = running
         if question:

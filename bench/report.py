@@ -69,6 +69,15 @@ def tokens_table(result: dict[str, Any]) -> str:
     return table(header, rows)
 
 
+def token_cost_table(result: dict[str, Any]) -> str:
+    """What counting tokens costs per answer, with the tokenizer and with the old estimate."""
+    header = ["answer (3,000 chars)", "o200k tokens", "old estimate", "tokenizer µs/answer p50 / p99",
+              "old estimate µs/answer p50 / p99"]  # fmt: skip
+    rows = [[k["kind"], k["tokens"], k["old_estimate"], ms(k["tokenizer_us"], "p50", "p99"),
+             ms(k["old_estimate_us"], "p50", "p99")] for k in result["kinds"]]  # fmt: skip
+    return table(header, rows)
+
+
 def history_table(result: dict[str, Any]) -> str:
     """Context-build and store times and database size by stored turns."""
     header = ["stored messages", "channels", "DB MB", "bytes/message", "build hot ms p50 / p99",
@@ -136,6 +145,8 @@ def render(results: dict[str, Any]) -> str:
             + streaming_table(results["streaming"]),
             f"**Tokens** over a {results['tokens']['turns']}-turn conversation (CONTEXT_TOKENS 16,000)\n\n"
             + tokens_table(results["tokens"]),
+            "**Token counting** per answer (the question twice, the answer once); tokenizer loaded once in "
+            f"{results['token_cost']['load_seconds']:g} s\n\n" + token_cost_table(results["token_cost"]),
             "**History at scale** (CONTEXT_TOKENS 16,000; warm page cache)\n\n"
             + history_table(results["history"]),
             "**Memory** of the bot process\n\n" + memory_table(results["memory"]),

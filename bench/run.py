@@ -26,6 +26,7 @@ from bench.history_scale import history_at_scale
 from bench.live import Load, latency, streaming, throughput
 from bench.memory import memory
 from bench.report import render
+from bench.token_cost import token_cost
 from bench.tokens import tokens
 
 log = logging.getLogger("bench")
@@ -48,6 +49,7 @@ class Plan:
     build_samples: int
     memory_conversations: int
     token_turns: int
+    token_cost_answers: int
 
 
 FULL = Plan(
@@ -61,6 +63,7 @@ FULL = Plan(
     build_samples=400,
     memory_conversations=10_000,
     token_turns=50,
+    token_cost_answers=2_000,
 )
 QUICK = Plan(**{**FULL.__dict__, "mode": "quick", "history_sizes": (10**4, 10**5, 10**6)})
 SMOKE = Plan(
@@ -74,6 +77,7 @@ SMOKE = Plan(
     build_samples=20,
     memory_conversations=20,
     token_turns=4,
+    token_cost_answers=20,
 )
 
 
@@ -104,6 +108,7 @@ async def run(plan: Plan, workdir: Path) -> dict[str, Any]:
     )
     log.info("throughput and streaming done after %.1f s", time.perf_counter() - started)
     results["tokens"] = await tokens(workdir, plan.token_turns)
+    results["token_cost"] = token_cost(plan.token_cost_answers)
     results["history"] = await history_at_scale(workdir, list(plan.history_sizes), plan.build_samples)
     log.info("tokens and history done after %.1f s", time.perf_counter() - started)
     results["memory"] = await memory(workdir, plan.memory_conversations)

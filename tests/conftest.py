@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from tests.fakes.discord import (
     FakeGuild,
     FakeUser,
 )
+from tests.offline import offline
 
 API_KEY = "sk-test-key-never-shown"
 
@@ -110,6 +111,13 @@ class Harness:
 
         await self.discord.wait_for(lambda: len(after()) >= count)
         return after()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_internet() -> Iterator[None]:
+    """Run every test offline: only this machine resolves and accepts connections."""
+    with offline():
+        yield
 
 
 @pytest.fixture

@@ -100,9 +100,9 @@ async def converse(history: HistoryStore, builder: ContextBuilder, exchanges: in
     """Ask `exchanges` questions of about 100 tokens each way; return the context of each."""
     contexts = []
     for n in range(exchanges):
-        question = f"question {n} " + "q" * 380
+        question = f"question {n} " + "quick " * 95
         contexts.append(await builder.build(5, label_user_turn("Ann", question)))
-        await remember(history, "Ann", question, f"answer {n} " + "a" * 380)
+        await remember(history, "Ann", question, f"answer {n} " + "quick " * 95)
     return contexts
 
 
@@ -131,7 +131,7 @@ async def test_a_question_taking_most_of_the_budget_still_gets_the_newest_turns_
 ) -> None:
     builder = ContextBuilder(history, system_prompt="S", budget_tokens=2_000, block_tokens=1_000)
     await converse(history, builder, 20)
-    long_question = label_user_turn("Ann", "q" * 6_000)  # 1,500 tokens: 500 left for history
+    long_question = label_user_turn("Ann", "quick " * 1_500)  # 1,500 tokens: 500 left for history
     context = await builder.build(5, long_question)
     assert context.history_turns > 0
     assert history_part(context)[-1]["content"].startswith("answer 19")

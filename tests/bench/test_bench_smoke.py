@@ -38,7 +38,16 @@ def sane(summary: dict[str, float], *, at_most_ms: float = 60_000) -> bool:
 
 
 def test_every_scenario_is_reported(results: dict[str, Any]) -> None:
-    assert {"latency", "throughput", "streaming", "tokens", "history", "memory", "machine"} <= set(results)
+    assert {
+        "latency",
+        "throughput",
+        "streaming",
+        "tokens",
+        "token_cost",
+        "history",
+        "memory",
+        "machine",
+    } <= set(results)
     assert results["mode"] == "smoke" and results["machine"]["cores"] >= 1
 
 
@@ -67,6 +76,18 @@ def test_token_figures_compare_the_windows(results: dict[str, Any]) -> None:
             0 <= hit <= prompt
             for hit, prompt in zip(window["cached_tokens"], window["prompt_tokens"], strict=True)
         )
+
+
+def test_token_cost_figures_set_the_tokenizer_beside_the_old_estimate(results: dict[str, Any]) -> None:
+    kinds = {kind["kind"]: kind for kind in results["token_cost"]["kinds"]}
+    assert results["token_cost"]["load_seconds"] > 0
+    for kind in kinds.values():
+        assert kind["tokens"] > 0 and kind["old_estimate"] > 0
+        for key in ("tokenizer_us", "old_estimate_us"):
+            assert set(kind[key]) == SUMMARY_KEYS and 0 <= kind[key]["p50"] <= kind[key]["p99"]
+    # The estimate's blind spot, which the tokenizer closes: JSON costs far more than chars / 4.
+    json_answer = kinds["JSON (ids, URLs, hashes)"]
+    assert json_answer["tokens"] > 1.3 * json_answer["old_estimate"]
 
 
 def test_history_and_memory_figures(results: dict[str, Any]) -> None:

@@ -1,10 +1,10 @@
 """A provider's prompt cache, as OpenAI reports it: `usage.prompt_tokens_details.cached_tokens`.
 
 OpenAI serves from its cache the longest prefix a prompt shares with an earlier prompt, counted only
-once the prefix reaches 1,024 tokens and then in steps of 128. Tokens are the project's estimate
+once the prefix reaches 1,024 tokens and then in steps of 128. Tokens are the project's counts
 (:mod:`assistant.model.tokens`), so the figures agree with what the bot thinks it sends: a message shared
-whole counts its estimated tokens, framing included; within the first message that differs (same
-role), the common characters count a quarter of a token each. Cache expiry is not modelled.
+whole counts its tokens, framing included; within the first message that differs (same role), the
+common characters count their tokens. Cache expiry is not modelled.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.model.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
+from assistant.model.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens, estimate_text_tokens
 
 CACHE_MIN_TOKENS = 1_024
 CACHE_STEP_TOKENS = 128
-ASCII_CHARS_PER_TOKEN = 4
 
 MessageKey = tuple[str, str]  # (role, content)
 
@@ -35,7 +34,7 @@ def message_keys(messages: Iterable[Mapping[str, Any]]) -> list[MessageKey]:
 
 
 def prompt_tokens(keys: list[MessageKey]) -> int:
-    """Return the estimated prompt tokens of a request: its messages plus the reply priming."""
+    """Return the prompt tokens of a request: its messages plus the reply priming."""
     return sum(estimate_message_tokens(content) for _, content in keys) + REPLY_PRIMING_TOKENS
 
 
@@ -67,14 +66,14 @@ class PromptCache:
         self._root = _Node()
 
     def shared_prefix_tokens(self, keys: list[MessageKey]) -> int:
-        """Return the estimated tokens of the longest prefix `keys` shares with an earlier prompt."""
+        """Return the tokens of the longest prefix `keys` shares with an earlier prompt."""
         node, tokens = self._root, 0
         for role, content in keys:
             child = node.children.get((role, content))
             if child is None:
                 same_role = [c for r, c in node.children if r == role]
                 best = max((_common_chars(content, other) for other in same_role), default=0)
-                return tokens + best // ASCII_CHARS_PER_TOKEN
+                return tokens + estimate_text_tokens(content[:best])
             tokens += estimate_message_tokens(content)
             node = child
         return tokens

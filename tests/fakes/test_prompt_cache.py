@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import aiohttp
 
-from assistant.model.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
+from assistant.model.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens, estimate_text_tokens
 from tests.fakes.completions import FakeCompletions
 from tests.fakes.prompt_cache import PromptCache, billable_cached, message_keys
 
-LONG = "x" * 8_000  # 2,000 estimated tokens of content
+LONG = "Every answer explains one step. " * 300  # 1,801 tokens of content
 
 
 def test_only_prefixes_from_1024_tokens_count_in_steps_of_128() -> None:
@@ -22,12 +22,12 @@ def test_only_prefixes_from_1024_tokens_count_in_steps_of_128() -> None:
     ]
 
 
-def test_whole_shared_messages_count_their_estimate_and_the_first_difference_its_common_chars() -> None:
+def test_whole_shared_messages_count_their_tokens_and_the_first_difference_its_common_text() -> None:
     cache = PromptCache()
     first = [{"role": "system", "content": "S"}, {"role": "user", "content": LONG + "question one"}]
     cache.remember(message_keys(first))
     second = [{"role": "system", "content": "S"}, {"role": "user", "content": LONG + "question two"}]
-    shared = estimate_message_tokens("S") + len(LONG + "question ") // 4
+    shared = estimate_message_tokens("S") + estimate_text_tokens(LONG + "question ")
     assert cache.shared_prefix_tokens(message_keys(second)) == shared
 
 
@@ -63,6 +63,7 @@ async def test_the_server_reports_cached_tokens_in_usage_when_asked_to() -> None
             ) as response:
                 reported.append((await response.json())["usage"])
     assert reported[0]["prompt_tokens_details"]["cached_tokens"] == 0
-    shared = estimate_message_tokens("S") + estimate_message_tokens(LONG)  # 2,009 tokens
-    assert reported[1]["prompt_tokens_details"]["cached_tokens"] == 1_920  # 15 steps of 128
+    shared = estimate_message_tokens("S") + estimate_message_tokens(LONG)  # 1,810 tokens
+    assert shared == 1_810
+    assert reported[1]["prompt_tokens_details"]["cached_tokens"] == 1_792  # 14 steps of 128
     assert reported[1]["prompt_tokens"] == shared + estimate_message_tokens("a") + REPLY_PRIMING_TOKENS
