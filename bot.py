@@ -30,9 +30,10 @@ from discord.ext import commands
 from assistant import __version__, preflight
 from assistant.answering import Answerer
 from assistant.budgets.quotas import Budgets, QuotaService
-from assistant.context import ContextBuilder
+from assistant.context import ContextBuilder, turn_tokens
 from assistant.delivery.pacing import EDIT_INTERVAL_SECONDS, Pacer
 from assistant.model.completions import DEFAULT_RETRY, CompletionsClient, RetryPolicy, Timeouts
+from assistant.model.tokens import load_encoding
 from assistant.observability import discord_http
 from assistant.observability.server import MetricsServer, serve_metrics
 from assistant.reporting import AssistantTree
@@ -109,6 +110,8 @@ class AssistantBot(commands.Bot):
         if not hasattr(self, "storage"):  # `serve` opens it before logging in
             self.storage = await open_database(self.settings)
         self.history = self.storage.history
+        await asyncio.to_thread(load_encoding)  # the tokenizer, once (~0.4 s), off the event loop
+        await self.history.recount(turn_tokens)
         self.threads = self.storage.threads
         log.info("%d conversation threads on record", await self.threads.load())
         self.quotas = await self._open_quotas()

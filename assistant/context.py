@@ -90,6 +90,11 @@ def render_turn(turn: Turn) -> str:
     return turn.content
 
 
+def turn_tokens(turn: Turn) -> int:
+    """Return a stored turn's tokens as the model sees it (what `Turn.tokens` records)."""
+    return estimate_message_tokens(render_turn(turn))
+
+
 def drop_orphaned_answer(turns: list[Turn]) -> list[Turn]:
     """Drop a leading answer whose question fell outside the window: it reads as a non sequitur."""
     start = 0

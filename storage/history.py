@@ -8,7 +8,7 @@ until the history outgrows it, and a restart does not move it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -62,6 +62,13 @@ class HistoryStore(Protocol):
 
     async def count(self, channel_id: int) -> int:
         """Return how many turns the channel has stored."""
+        ...
+
+    async def recount(self, tokens_of: Callable[[Turn], int]) -> int:
+        """Recount, once, the turns stored before counts were exact; return how many were recounted.
+
+        Their running totals are rebuilt with the last batch; an interrupted recount starts again.
+        """
         ...
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Callable
 
-from storage.history import Exchange, Turn, window_turns
+from storage.history import Exchange, Role, Turn, window_turns
 from storage.sqlite.database import Database
+
+log = logging.getLogger(__name__)
 
 # The context window in one statement (one trip to the database thread): the turns that end
 # after the window's boundary (:func:`window_boundary`, the same arithmetic), newest first, as a
@@ -36,6 +40,19 @@ SELECT :guild, :channel, :a_role, :a_author, :a_name, :a_content, :a_tokens, :a_
        running + :q_tokens + :a_tokens FROM last
 RETURNING id
 """
+# Turns stored before token counts were exact (migration 0006), read in batches by id.
+_RECOUNT_BATCH = """
+SELECT history.id, role, content, author_name FROM history_recount JOIN history USING (id)
+WHERE history.id > :after ORDER BY history.id LIMIT :limit
+"""
+# Every channel's running totals from its turns' tokens, in one pass (as migration 0004 did).
+_REBUILD_RUNNING_TOTALS = """
+UPDATE history SET running_tokens = totals.running
+FROM (SELECT id, SUM(tokens) OVER (PARTITION BY channel_id ORDER BY id) AS running FROM history) AS totals
+WHERE history.id = totals.id
+"""
+RECOUNT_BATCH_TURNS = 5_000
+RecountRow = tuple[int, Role, str, str]  # id, role, content, author name
 
 
 class SqliteHistoryStore:
@@ -95,6 +112,43 @@ class SqliteHistoryStore:
             cursor = await db.execute("SELECT COUNT(*) FROM history WHERE channel_id = ?", (channel_id,))
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+    async def recount(self, tokens_of: Callable[[Turn], int]) -> int:
+        """Recount, once, the turns stored before counts were exact; return how many were recounted.
+
+        Batches are counted in a thread and written one transaction each; the running totals are
+        rebuilt and the list of turns to recount emptied together at the end, so an interrupted
+        recount simply starts again at the next start-up.
+        """
+        after, recounted = 0, 0
+        while rows := await self._recount_batch(after):
+            if not recounted:
+                log.info("Recounting the tokens of turns stored before counts were exact (once)")
+            counts = await asyncio.to_thread(_counted, rows, tokens_of)
+            async with self._database.transaction() as db:
+                await db.executemany("UPDATE history SET tokens = ? WHERE id = ?", counts)
+            after, recounted = rows[-1][0], recounted + len(rows)
+        async with self._database.transaction() as db:
+            cursor = await db.execute("DELETE FROM history_recount")
+            if cursor.rowcount:
+                await db.execute(_REBUILD_RUNNING_TOTALS)
+        if recounted:
+            log.info("Recounted the tokens of %d stored turns", recounted)
+        return recounted
+
+    async def _recount_batch(self, after: int) -> list[RecountRow]:
+        """Return the next turns to recount, by id after `after`."""
+        async with self._database.locked() as db:
+            rows = await db.execute_fetchall(_RECOUNT_BATCH, {"after": after, "limit": RECOUNT_BATCH_TURNS})
+        return [(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+def _counted(rows: list[RecountRow], tokens_of: Callable[[Turn], int]) -> list[tuple[int, int]]:
+    """Return (tokens, id) for each turn to recount."""
+    return [
+        (tokens_of(Turn(role, content, 0, author_name)), turn_id)
+        for turn_id, role, content, author_name in rows
+    ]
 
 
 def _turn_values(prefix: str, turn: Turn) -> dict[str, object]:
