@@ -57,6 +57,20 @@ def streaming_table(result: dict[str, Any]) -> str:
     return table(header, [[result["conversations"], result["answers"], first, edits, final]])
 
 
+def metrics_table(result: dict[str, Any]) -> str:
+    """Added latency with metrics off and on."""
+    header = ["metrics", "answers", "added ms p50 / p99"]
+    settings = (("off", "off_ms"), ("on, /metrics scraped every second", "on_ms"))
+    rows = [[label, result["answers_each"], ms(result[key], "p50", "p99")] for label, key in settings]
+    cpu = result["recording_cpu_us"]
+    return (
+        f"**Metrics** cost, whole answers, {result['conversations']} conversations, "
+        f"{result['runs_each']} alternating runs each (ms)\n\n" + table(header, rows) + "\n\n"
+        f"Recording one answer (the service's timing, two Discord requests, its tokens) costs "
+        f"{cpu['on']:g} µs of CPU with metrics on, {cpu['off']:g} µs off (the test stand-in's own work)."
+    )
+
+
 def tokens_table(result: dict[str, Any]) -> str:
     """Prompt tokens and cached share per history window."""
     header = ["window", "prompt tokens/turn", "uncached tokens/turn", "cached share",
@@ -143,6 +157,7 @@ def render(results: dict[str, Any]) -> str:
             f"{results['streaming']['chars_per_second']} characters/s, edits paced "
             f"{results['streaming']['edit_interval_seconds']:g} s per channel)\n\n"
             + streaming_table(results["streaming"]),
+            *([metrics_table(results["metrics"])] if "metrics" in results else []),
             f"**Tokens** over a {results['tokens']['turns']}-turn conversation (CONTEXT_TOKENS 16,000)\n\n"
             + tokens_table(results["tokens"]),
             "**Token counting** per answer (the question twice, the answer once); tokenizer loaded once in "

@@ -25,7 +25,8 @@ from assistant.delivery.pacing import EDIT_INTERVAL_SECONDS
 from bench.history_scale import history_at_scale
 from bench.live import Load, latency, streaming, throughput
 from bench.memory import memory
-from bench.report import render
+from bench.metrics_cost import metrics_cost
+from bench.report import metrics_table, render
 from bench.token_cost import token_cost
 from bench.tokens import tokens
 
@@ -45,6 +46,8 @@ class Plan:
     streaming: Load
     stream_chars: int
     edit_interval_seconds: float
+    metrics: Load
+    metrics_pairs: int
     history_sizes: tuple[int, ...]
     build_samples: int
     memory_conversations: int
@@ -59,6 +62,8 @@ FULL = Plan(
     streaming=Load(10, 3, 0.0),
     stream_chars=1_500,
     edit_interval_seconds=EDIT_INTERVAL_SECONDS,
+    metrics=Load(100, 5, MODEL_SECONDS, 1.0),
+    metrics_pairs=2,
     history_sizes=(10**4, 10**5, 10**6, 10**7),
     build_samples=400,
     memory_conversations=10_000,
@@ -73,6 +78,8 @@ SMOKE = Plan(
     streaming=Load(1, 1, 0.0),
     stream_chars=60,
     edit_interval_seconds=0.05,
+    metrics=Load(2, 1, 0.01),
+    metrics_pairs=1,
     history_sizes=(2_000,),
     build_samples=20,
     memory_conversations=20,
@@ -107,6 +114,7 @@ async def run(plan: Plan, workdir: Path) -> dict[str, Any]:
         workdir, plan.streaming, plan.stream_chars, plan.edit_interval_seconds
     )
     log.info("throughput and streaming done after %.1f s", time.perf_counter() - started)
+    results["metrics"] = await metrics_cost(workdir, plan.metrics, plan.metrics_pairs)
     results["tokens"] = await tokens(workdir, plan.token_turns)
     results["token_cost"] = token_cost(plan.token_cost_answers)
     results["history"] = await history_at_scale(workdir, list(plan.history_sizes), plan.build_samples)
@@ -122,6 +130,11 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     sizes = parser.add_mutually_exclusive_group()
     sizes.add_argument("--quick", action="store_true", help="stop the history at 10^6 stored turns")
     sizes.add_argument("--smoke", action="store_true", help="the smallest sizes, in seconds")
+    parser.add_argument(
+        "--metrics",
+        action="store_true",
+        help="only the metrics' cost: added latency, metrics off and on",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"where to write the JSON ({RESULTS})")
     return parser.parse_args(argv)
 
@@ -134,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     log.setLevel(logging.INFO)  # progress: the full run takes minutes
     with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
+        if arguments.metrics:
+            figures = asyncio.run(metrics_cost(Path(workdir), plan.metrics, plan.metrics_pairs))
+            print(metrics_table(figures))
+            return 0
         results = asyncio.run(run(plan, Path(workdir)))
     arguments.out.parent.mkdir(parents=True, exist_ok=True)
     arguments.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

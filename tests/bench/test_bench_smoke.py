@@ -96,3 +96,9 @@ def test_history_and_memory_figures(results: dict[str, Any]) -> None:
         assert all(sane(step[key]) for key in ("hot_build_ms", "random_build_ms", "append_ms"))
     memory = results["memory"]
     assert 0 < memory["ready_rss_mb"] <= memory["peak_rss_mb"] and memory["conversations"] > 0
+
+
+def test_metrics_cost_figures(results: dict[str, Any]) -> None:
+    cost = results["metrics"]
+    assert cost["answers_each"] > 0 and cost["off_ms"]["n"] == cost["on_ms"]["n"] == cost["answers_each"]
+    assert sane(cost["off_ms"]) and sane(cost["on_ms"])
