@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from assistant import __version__
 from assistant.settings import DEFAULT_DATABASE_URL, PROJECT_FOLDER, Settings, parse_database_url
 from assistant.startup import EXIT_BAD_SETTINGS
 
@@ -149,3 +150,12 @@ def test_the_systemd_unit_runs_the_procfile_command_gracefully() -> None:
     assert service["RestartPreventExitStatus"] == str(EXIT_BAD_SETTINGS)
     assert service["ReadWritePaths"] == service["WorkingDirectory"] + "/data"
     assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_the_changelog_starts_with_this_version() -> None:
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    first = re.search(r"^## (\d+\.\d+\.\d+)", changelog, flags=re.MULTILINE)
+    assert first is not None
+    pyproject = re.search(r'^version = "(.+)"$', (ROOT / "pyproject.toml").read_text(), flags=re.MULTILINE)
+    assert pyproject is not None
+    assert first.group(1) == pyproject.group(1) == __version__
