@@ -161,6 +161,25 @@ class QuestionTooLong(BotError):
         )
 
 
+class FileTooLong(BotError):
+    """An attached text file alone does not fit the context budget: refused, never cut."""
+
+    def __init__(self, filename: str, file_tokens: int, budget_tokens: int) -> None:
+        super().__init__(f"attached file of ~{file_tokens} tokens over budget {budget_tokens}")
+        self.user_message = (
+            f"`{filename}` is too long for me to read (about {file_tokens:,} tokens; I can take "
+            f"{budget_tokens:,} in one question). Please send the part that matters."
+        )
+
+
+class NothingToRead(BotError):
+    """A question of attachments alone, none of which could be used: nothing is left to ask."""
+
+    def __init__(self, note: str) -> None:
+        super().__init__("no usable attachment and no text")
+        self.user_message = f"I couldn't use what you attached, so there is nothing for me to answer.\n{note}"
+
+
 class BudgetExhausted(BotError):
     """A daily token budget (the server's or the member's) is used up, so no model call is made."""
 

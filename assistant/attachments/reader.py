@@ -1,0 +1,151 @@
+"""Reading a question's attachments: images for the model, text files inlined, one note for the rest."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from assistant.attachments.download import MAX_DOWNLOAD_BYTES, Downloader, DownloadFailed
+from assistant.attachments.images import UnreadableImage, prepare_image
+from assistant.attachments.kinds import FileRef, Kind, kind_of
+from assistant.attachments.text import decode_text, fenced_file, looks_binary
+from assistant.errors import FileTooLong
+from assistant.model.tokens import estimate_text_tokens
+from storage.images import AttachedImage
+
+log = logging.getLogger(__name__)
+
+# Images decoded at once across the bot: decoding is CPU work (the machine's cores) and each one
+# holds a full-size bitmap in memory while it runs (up to ~200 MB for 50 megapixels).
+MAX_CONCURRENT_DECODES = 2
+# UTF-8 text costs at least a quarter of a token per byte (an ASCII character is a quarter, any
+# other character a whole token for 2–4 bytes), so a file over 4 bytes per token of the budget
+# cannot fit and is refused before it is downloaded.
+MIN_TOKENS_PER_BYTE = 0.25
+MEBIBYTE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file left out, and why (for the member's note)."""
+
+    reason: str
+
+
+# What became of one file: an image, a fenced text block, or left out.
+Outcome = AttachedImage | str | Skipped
+
+
+@dataclass(frozen=True)
+class ReadFiles:
+    """What a question's attachments add to it."""
+
+    images: tuple[AttachedImage, ...] = ()
+    texts: tuple[str, ...] = ()  # fenced blocks, in attachment order
+    # For the model: which files were attached and which were not read, so it can say so.
+    manifest: tuple[str, ...] = ()
+    # For the member: "name (why)" of every file left out.
+    skipped: tuple[str, ...] = ()
+
+    def compose(self, text: str) -> str:
+        """Return the question's text with the text files after it and the list of attachments last."""
+        parts = [part for part in (text, *self.texts) if part]
+        if self.manifest:
+            parts.append("\n".join(self.manifest))
+        return "\n\n".join(parts)
+
+    @property
+    def note(self) -> str:
+        """Return the one short line that tells the member which files were left out, or ''."""
+        if not self.skipped:
+            return ""
+        return "-# Not read: " + ", ".join(self.skipped) + "."
+
+
+class AttachmentReader:
+    """Turns attachment references into images and text, within the limits."""
+
+    def __init__(self, downloader: Downloader, *, max_images: int, budget_tokens: int) -> None:
+        self._downloader = downloader
+        self._max_images = max_images
+        self._budget_tokens = budget_tokens
+        self._decodes = asyncio.Semaphore(MAX_CONCURRENT_DECODES)
+
+    async def read(self, files: Sequence[FileRef]) -> ReadFiles:
+        """Download and prepare `files`; raise FileTooLong if a text file cannot fit the context."""
+        kinds = [kind_of(file) for file in files]
+        for file, kind in zip(files, kinds, strict=True):
+            if kind is Kind.TEXT and file.size * MIN_TOKENS_PER_BYTE > self._budget_tokens:
+                raise FileTooLong(file.filename, round(file.size * MIN_TOKENS_PER_BYTE), self._budget_tokens)
+        images_wanted = 0
+        jobs: list[Awaitable[Outcome]] = []
+        for file, kind in zip(files, kinds, strict=True):
+            if kind is Kind.IMAGE:
+                images_wanted += 1
+                jobs.append(self._image(file, images_wanted))
+            elif kind is Kind.TEXT:
+                jobs.append(self._text(file))
+            else:
+                jobs.append(_skip("not an image or a text file"))
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result  # FileTooLong, or a bug; the rest have finished
+        return _assemble(files, cast(list[Outcome], results))
+
+    async def _image(self, file: FileRef, number: int) -> Outcome:
+        """Return the prepared image, or why it was left out."""
+        if number > self._max_images:
+            if self._max_images == 0:
+                return Skipped("images are turned off here")
+            return Skipped(f"only {self._max_images} images are read per question")
+        if file.size > MAX_DOWNLOAD_BYTES:
+            return Skipped(f"over {MAX_DOWNLOAD_BYTES // MEBIBYTE} MiB")
+        try:
+            data = await self._downloader.fetch(file.url, max_bytes=MAX_DOWNLOAD_BYTES)
+            async with self._decodes:
+                return await asyncio.to_thread(prepare_image, file.filename, data)
+        except (DownloadFailed, UnreadableImage) as exc:
+            log.info("Left out an attached image: %s", exc)
+            return Skipped(str(exc))
+
+    async def _text(self, file: FileRef) -> Outcome:
+        """Return the file as a fenced block, or why it was left out."""
+        limit = min(MAX_DOWNLOAD_BYTES, int(self._budget_tokens / MIN_TOKENS_PER_BYTE))
+        try:
+            data = await self._downloader.fetch(file.url, max_bytes=limit)
+        except DownloadFailed as exc:
+            return Skipped(str(exc))
+        if looks_binary(data):
+            return Skipped("not a text file")
+        text = decode_text(data)
+        tokens = estimate_text_tokens(text)
+        if tokens > self._budget_tokens:
+            raise FileTooLong(file.filename, tokens, self._budget_tokens)
+        return fenced_file(file.filename, text)
+
+
+async def _skip(reason: str) -> Outcome:
+    """Return a file left out without any work."""
+    return Skipped(reason)
+
+
+def _assemble(files: Sequence[FileRef], results: Sequence[Outcome]) -> ReadFiles:
+    """Sort the outcomes into images, text blocks, the model's manifest and the member's note."""
+    images: list[AttachedImage] = []
+    texts: list[str] = []
+    manifest: list[str] = []
+    skipped: list[str] = []
+    for file, result in zip(files, results, strict=True):
+        if isinstance(result, AttachedImage):
+            images.append(result)
+            manifest.append(f"[image: {file.filename}]")
+        elif isinstance(result, Skipped):
+            skipped.append(f"{file.filename} ({result.reason})")
+            manifest.append(f"[attached, not read: {file.filename}]")
+        else:
+            texts.append(result)
+    return ReadFiles(tuple(images), tuple(texts), tuple(manifest), tuple(skipped))
