@@ -29,6 +29,8 @@ from discord.ext import commands
 
 from assistant import __version__, preflight
 from assistant.answering import Answerer
+from assistant.attachments.download import Downloader
+from assistant.attachments.reader import AttachmentReader
 from assistant.budgets.quotas import Budgets, QuotaService
 from assistant.context import ContextBuilder, turn_tokens
 from assistant.delivery.pacing import EDIT_INTERVAL_SECONDS, Pacer
@@ -133,7 +135,14 @@ class AssistantBot(commands.Bot):
             retry=self._retry,
         )
         context = ContextBuilder(
-            self.history, system_prompt=settings.system_prompt, budget_tokens=settings.context_tokens
+            self.history,
+            system_prompt=settings.system_prompt,
+            budget_tokens=settings.context_tokens,
+            images=self.storage.images,
+            max_images=settings.max_images,
+        )
+        attachments = AttachmentReader(
+            Downloader(self.session), max_images=settings.max_images, budget_tokens=settings.context_tokens
         )
         return Answerer(
             completions=completions,
@@ -144,6 +153,8 @@ class AssistantBot(commands.Bot):
             pacer=Pacer(self._edit_interval_seconds),
             channel_queue_limit=settings.channel_queue_limit,
             member_queue_limit=settings.member_queue_limit,
+            attachments=attachments,
+            images=self.storage.images,
         )
 
     async def _open_quotas(self) -> QuotaService:

@@ -10,20 +10,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from assistant.attachments.kinds import FileRef
+from assistant.attachments.reader import AttachmentReader
 from assistant.budgets.gate import BudgetGate, Charge, Unlimited
 from assistant.context import Context, ContextBuilder, label_user_turn
 from assistant.delivery.pacing import Pacer
 from assistant.delivery.posting import Commit, Delivery, deliver_streamed, deliver_whole
 from assistant.delivery.replies import ReplyTarget
-from assistant.errors import ShuttingDown
+from assistant.errors import NothingToRead, ShuttingDown
 from assistant.lanes import Lanes
 from assistant.model.completions import CompletionsClient, Usage
 from assistant.model.tokens import estimate_message_tokens
 from assistant.observability.answers import observed
 from assistant.resets import Resets
 from storage.history import Exchange, HistoryStore, Turn
+from storage.images import AttachedImage, ImageStore
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,11 @@ class Question:
     record: bool = True
     # True in a bot thread, where everyone's messages form one conversation.
     shared_conversation: bool = False
+    # Attachments as Discord described them; read (downloaded, prepared) when the question's turn comes.
+    files: tuple[FileRef, ...] = ()
+    # Once read: the images that go to the model, and the note telling the member what was left out.
+    images: tuple[AttachedImage, ...] = ()
+    note: str = ""
 
     @property
     def conversation(self) -> Hashable:
@@ -85,9 +93,13 @@ class Answerer:
         pacer: Pacer | None = None,
         channel_queue_limit: int | None = None,
         member_queue_limit: int | None = None,
+        attachments: AttachmentReader | None = None,
+        images: ImageStore | None = None,
     ) -> None:
         self._completions = completions
         self._history = history
+        self._attachments = attachments
+        self._images = images
         self._context = context
         self._budgets = budgets or Unlimited()
         self._stream = stream
@@ -122,8 +134,9 @@ class Answerer:
 
     async def _answer_in_turn(self, question: Question, target: ReplyTarget, asked_in: int) -> Answer:
         """Build the context, deliver the answer, and keep history in step with what was posted."""
+        question = await self._read_files(question)
         labelled = label_user_turn(question.author_name, question.text)
-        context = await self._context.build(question.channel_id, labelled)
+        context = await self._context.build(question.channel_id, labelled, question.images)
         stored: list[int] = []
 
         async def commit(text: str, first_message_id: int | None) -> None:
@@ -131,7 +144,14 @@ class Answerer:
             # Discord is in the history even if the process dies right after.
             if question.record:
                 exchange = exchange_for(question, labelled, text, first_message_id)
-                stored.extend(await self._resets.store(exchange, asked_in, self._history.append_exchange))
+                stored.extend(await self._resets.store(exchange, asked_in, store_with_images))
+
+        async def store_with_images(exchange: Exchange) -> list[int]:
+            # Inside the reset lock with the exchange: a /reset cannot slip in between.
+            ids = await self._history.append_exchange(exchange)
+            if question.images and self._images is not None:
+                await self._images.add(ids[0], exchange.channel_id, question.images)
+            return ids
 
         try:
             delivery = await self._deliver(question, context, target, commit)
@@ -146,6 +166,17 @@ class Answerer:
         )  # fmt: skip
         return Answer(delivery.text, delivery.message_ids, delivery.usage, delivery.complete)
 
+    async def _read_files(self, question: Question) -> Question:
+        """Return the question with its attachments read: text files inlined, images ready, a note."""
+        if not question.files or self._attachments is None:
+            return question
+        read = await self._attachments.read(question.files)
+        if not (question.text or read.texts or read.images):
+            raise NothingToRead(read.note)
+        return replace(
+            question, text=read.compose(question.text), files=(), images=read.images, note=read.note
+        )
+
     async def _deliver(
         self, question: Question, context: Context, target: ReplyTarget, commit: Commit
     ) -> Delivery:
@@ -155,8 +186,10 @@ class Answerer:
         charge = Charge(self._budgets, reservation)
         try:
             if self._stream:
-                return await deliver_streamed(self._completions, context, target, charge, commit, self._pacer)
-            return await deliver_whole(self._completions, context, target, charge, commit)
+                return await deliver_streamed(
+                    self._completions, context, target, charge, commit, self._pacer, note=question.note
+                )
+            return await deliver_whole(self._completions, context, target, charge, commit, note=question.note)
         finally:
             await charge.release()  # a no-op once settled
 
@@ -188,7 +221,7 @@ def exchange_for(question: Question, labelled: str, text: str, answer_message_id
         question=Turn(
             role="user",
             content=question.text,
-            tokens=estimate_message_tokens(labelled),
+            tokens=estimate_message_tokens(labelled) + sum(image.tokens for image in question.images),
             author_name=question.author_name,
             author_id=question.author_id,
             discord_message_id=question.message_id,

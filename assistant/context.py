@@ -11,13 +11,17 @@ computed from stored running totals (:mod:`storage.history`), so it survives res
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from assistant.errors import QuestionTooLong
 from assistant.model.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
 from storage.history import HistoryStore, Turn
+from storage.images import AttachedImage, ImageStore
 
-ChatMessage = dict[str, str]
+# A chat message; its content is a string, or text and image parts when images go with it.
+ChatMessage = dict[str, Any]
 
 # Share of CONTEXT_TOKENS dropped at once when the history outgrows it: larger drops mean fewer
 # cache misses and smaller prompts, smaller drops keep more history. The window then holds
@@ -51,8 +55,12 @@ class ContextBuilder:
         system_prompt: str,
         budget_tokens: int,
         block_tokens: int | None = None,
+        images: ImageStore | None = None,
+        max_images: int = 0,
     ) -> None:
         self._history = history
+        self._images = images
+        self._max_images = max_images
         self._system_prompt = system_prompt
         # Estimated once: the persona is the same for every question.
         self._system_tokens = estimate_message_tokens(system_prompt)
@@ -61,26 +69,52 @@ class ContextBuilder:
             block_tokens = round(budget_tokens * WINDOW_BLOCK_FRACTION)
         self._block_tokens = max(SLIDING_WINDOW_TOKENS, block_tokens)
 
-    async def build(self, channel_id: int, question: str) -> Context:
-        """Return the context for `question` (already labelled) asked in `channel_id`.
+    async def build(self, channel_id: int, question: str, images: Sequence[AttachedImage] = ()) -> Context:
+        """Return the context for `question` (already labelled, with its `images`) asked in `channel_id`.
 
-        `CONTEXT_TOKENS` covers the history and the question; the system prompt is the persona
-        and is always sent. A question that alone exceeds the budget is refused, never cut.
+        `CONTEXT_TOKENS` covers the history and the question, images included; the system prompt
+        is the persona and is always sent. A question that alone exceeds the budget is refused,
+        never cut. Images of earlier turns in the window go again, newest first, while the
+        request holds fewer than `max_images`.
         """
-        question_tokens = estimate_message_tokens(question)
+        question_tokens = estimate_message_tokens(question) + sum(image.tokens for image in images)
         if question_tokens > self._budget_tokens:
             raise QuestionTooLong(question_tokens, self._budget_tokens)
         turns = await self._history.window(
             channel_id, budget_tokens=self._budget_tokens - question_tokens, block_tokens=self._block_tokens
         )
         turns = drop_orphaned_answer(turns)
+        earlier = await self._earlier_images(channel_id, turns, self._max_images - len(images))
         messages: list[ChatMessage] = [{"role": "system", "content": self._system_prompt}]
-        messages.extend({"role": turn.role, "content": render_turn(turn)} for turn in turns)
-        messages.append({"role": "user", "content": question})
+        messages.extend(
+            {"role": turn.role, "content": content_of(render_turn(turn), earlier.get(turn.id, ()))}
+            for turn in turns
+        )
+        messages.append({"role": "user", "content": content_of(question, images)})
         prompt_tokens = (
             self._system_tokens + sum(turn.tokens for turn in turns) + question_tokens + REPLY_PRIMING_TOKENS
         )
         return Context(messages=messages, prompt_tokens=prompt_tokens, history_turns=len(turns))
+
+    async def _earlier_images(
+        self, channel_id: int, turns: list[Turn], room: int
+    ) -> dict[int | None, list[AttachedImage]]:
+        """Return the newest stored images of the window's turns (at most `room`), by turn id."""
+        if self._images is None or room <= 0 or not turns or turns[0].id is None:
+            return {}
+        found: dict[int | None, list[AttachedImage]] = {}
+        for stored in await self._images.newest(channel_id, since_turn_id=turns[0].id, limit=room):
+            found.setdefault(stored.turn_id, []).append(stored.image)
+        return found
+
+
+def content_of(text: str, images: Sequence[AttachedImage]) -> str | list[dict[str, Any]]:
+    """Return a message's content: the text alone, or a text part followed by image parts."""
+    if not images:
+        return text
+    parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
+    parts.extend({"type": "image_url", "image_url": {"url": image.data_url()}} for image in images)
+    return parts
 
 
 def render_turn(turn: Turn) -> str:

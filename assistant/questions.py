@@ -7,6 +7,7 @@ import re
 import discord
 
 from assistant.answering import Question
+from assistant.attachments.kinds import FileRef
 
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
@@ -47,14 +48,39 @@ def question_text(message: discord.Message, bot_id: int) -> str:
 
 def with_reply_context(message: discord.Message, text: str, bot_id: int) -> str:
     """Prefix the question with the message it replies to, unless that is the bot's own answer."""
-    reference = message.reference
-    replied = reference.resolved if reference is not None else None
-    if not isinstance(replied, discord.Message) or replied.author.id == bot_id or not replied.content:
+    replied = replied_message(message, bot_id)
+    if replied is None or not (replied.content or replied.attachments):
         return text
     quoted = " ".join(replied.content.split())
     if len(quoted) > REPLY_CONTEXT_MAX_CHARS:
         quoted = quoted[: REPLY_CONTEXT_MAX_CHARS - 1] + "…"
+    if not quoted:  # only attachments, which come with the question
+        return f"[replying to {replied.author.display_name}'s attachments]\n{text}".rstrip()
     return f'[replying to {replied.author.display_name}: "{quoted}"]\n{text}'
+
+
+def replied_message(message: discord.Message, bot_id: int) -> discord.Message | None:
+    """Return the message `message` replies to, unless it is unknown or the bot's own answer."""
+    reference = message.reference
+    replied = reference.resolved if reference is not None else None
+    if not isinstance(replied, discord.Message) or replied.author.id == bot_id:
+        return None
+    return replied
+
+
+def files_of(message: discord.Message, bot_id: int) -> tuple[FileRef, ...]:
+    """Return the files attached to `message`, then those of the message it replies to.
+
+    Only Discord's attachment objects count: a link in the text is never fetched.
+    """
+    replied = replied_message(message, bot_id)
+    attachments = [*message.attachments, *(replied.attachments if replied is not None else ())]
+    return tuple(file_ref(attachment) for attachment in attachments)
+
+
+def file_ref(attachment: discord.Attachment) -> FileRef:
+    """Return what the bot needs to know of a Discord attachment."""
+    return FileRef(attachment.filename, attachment.url, attachment.size, attachment.content_type)
 
 
 def is_conversation_message(message: discord.Message) -> bool:
@@ -74,6 +100,7 @@ def question_from(
         text=with_reply_context(message, text, bot_id),
         message_id=message.id,
         shared_conversation=shared_conversation,
+        files=files_of(message, bot_id),
     )
 
 

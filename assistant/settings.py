@@ -27,6 +27,8 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 MAX_CONTEXT_TOKENS = 400_000
 MAX_DAILY_TOKENS = 10_000_000_000
+# Discord carries at most 10 attachments a message; twice that covers a question and its follow-ups.
+MAX_IMAGES_PER_REQUEST = 20
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 
@@ -74,6 +76,7 @@ class Settings:
     # (host, port) serving /metrics and /health; None = no metrics.
     metrics_address: tuple[str, int] | None = None
     allow_dms: bool = False
+    max_images: int = 4
     # Test and self-hosting hooks: point discord.py at another Discord-compatible endpoint.
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
@@ -101,6 +104,7 @@ class Settings:
             shutdown_grace_seconds=reader.get("SHUTDOWN_GRACE_SECONDS", "20", _float_between(0, 600)),
             metrics_address=reader.get("METRICS_ADDRESS", "", _optional_host_port),
             allow_dms=reader.get("ALLOW_DMS", "false", _boolean),
+            max_images=reader.get("MAX_IMAGES", "4", _int_between(0, MAX_IMAGES_PER_REQUEST)),
             discord_api_base=reader.get("DISCORD_API_BASE", "", _optional_url),
             discord_gateway_url=reader.get("DISCORD_GATEWAY_URL", "", _optional_url),
         )

@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from assistant.answering import Question
 from assistant.delivery.replies import InteractionReply
+from assistant.questions import file_ref
 
 if TYPE_CHECKING:
     from bot import AssistantBot
@@ -30,6 +31,7 @@ class Ask(commands.Cog):
     @app_commands.describe(
         question="What do you want to know?",
         private="Only you see the answer, and it is not added to the channel's history.",
+        image="An image (or a text file) to ask about.",
     )
     @app_commands.guild_only()
     async def ask(
@@ -37,6 +39,7 @@ class Ask(commands.Cog):
         interaction: discord.Interaction,
         question: app_commands.Range[str, 1, QUESTION_MAX_CHARS],
         private: bool = False,
+        image: discord.Attachment | None = None,
     ) -> None:
         """Answer a question in the channel, or privately."""
         # Defer first: the model takes longer than Discord's 3-second deadline.
@@ -50,6 +53,7 @@ class Ask(commands.Cog):
             record=not private,
             # In a /chat thread everyone's questions form one conversation, /ask's included.
             shared_conversation=self.bot.threads.get(interaction.channel_id or 0) is not None,
+            files=(file_ref(image),) if image is not None else (),
         )
         await self.bot.answerer.answer(asked, InteractionReply(interaction, ephemeral=private))
 

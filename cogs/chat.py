@@ -11,7 +11,14 @@ from discord.ext import commands
 
 from assistant.answering import Question
 from assistant.delivery.replies import NO_MENTIONS, ChannelReply, MessageReply
-from assistant.questions import addresses_bot, is_conversation_message, question_from, question_text
+from assistant.questions import (
+    addresses_bot,
+    file_ref,
+    files_of,
+    is_conversation_message,
+    question_from,
+    question_text,
+)
 from assistant.reporting import report_failure, report_failure_in
 from assistant.threads import THREAD_AUTO_ARCHIVE_MINUTES, missing_permissions, thread_name
 
@@ -39,11 +46,16 @@ class Chat(commands.Cog):
         self._warned_missing_intent = False
 
     @app_commands.command(name="chat", description="Start a conversation with the assistant in a new thread.")
-    @app_commands.describe(prompt="What do you want to talk about?")
+    @app_commands.describe(
+        prompt="What do you want to talk about?", image="An image (or a text file) to talk about."
+    )
     @app_commands.allowed_installs(guilds=True, users=False)
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     async def chat(
-        self, interaction: discord.Interaction, prompt: app_commands.Range[str, 1, PROMPT_MAX_CHARS]
+        self,
+        interaction: discord.Interaction,
+        prompt: app_commands.Range[str, 1, PROMPT_MAX_CHARS],
+        image: discord.Attachment | None = None,
     ) -> None:
         """Open a thread for the prompt and answer it there."""
         refusal = self.refusal(interaction)
@@ -66,6 +78,7 @@ class Chat(commands.Cog):
             author_name=interaction.user.display_name,
             text=prompt.strip(),
             shared_conversation=True,
+            files=(file_ref(image),) if image is not None else (),
         )
         try:
             await self.bot.answerer.answer(asked, ChannelReply(thread))
@@ -117,7 +130,7 @@ class Chat(commands.Cog):
             return
         try:
             text = question_text(message, self.bot.user_id)
-            if not text:
+            if not text and not files_of(message, self.bot.user_id):
                 await self.answer_empty(message)
                 return
             asked = question_from(message, text, bot_id=self.bot.user_id, shared_conversation=True)

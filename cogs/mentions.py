@@ -13,7 +13,13 @@ import discord
 from discord.ext import commands
 
 from assistant.delivery.replies import NO_MENTIONS, MessageReply
-from assistant.questions import addresses_bot, is_conversation_message, question_from, question_text
+from assistant.questions import (
+    addresses_bot,
+    files_of,
+    is_conversation_message,
+    question_from,
+    question_text,
+)
 from assistant.reporting import report_failure
 
 if TYPE_CHECKING:
@@ -42,7 +48,7 @@ class Mentions(commands.Cog):
                 await message.channel.send(DIRECT_MESSAGE_HINT, allowed_mentions=NO_MENTIONS)
                 return
             text = question_text(message, self.bot.user_id)
-            if not text:
+            if not text and not files_of(message, self.bot.user_id):
                 hint = EMPTY_MENTION_HINT if message.guild is not None else EMPTY_DIRECT_MESSAGE_HINT
                 await message.reply(hint, allowed_mentions=NO_MENTIONS)
                 return

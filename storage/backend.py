@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from storage.history import HistoryStore
+from storage.images import ImageStore
 from storage.threads import ThreadStore
 from storage.usage import UsageStore
 
@@ -36,6 +37,7 @@ class Storage:
 
     connection: Connection
     history: HistoryStore
+    images: ImageStore
     threads: ThreadStore
     usage: UsageStore
 

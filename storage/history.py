@@ -9,7 +9,7 @@ until the history outgrows it, and a restart does not move it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 Role = Literal["user", "assistant"]
@@ -25,6 +25,7 @@ class Turn:
     author_name: str = ""
     author_id: int | None = None
     discord_message_id: int | None = None
+    id: int | None = field(default=None, compare=False)  # the row's id once stored
 
 
 @dataclass(frozen=True)
@@ -86,20 +87,20 @@ def window_boundary(total_tokens: int, budget_tokens: int, block_tokens: int) ->
 
 
 def window_turns(rows: Iterable[Sequence[Any]], budget_tokens: int, block_tokens: int) -> list[Turn]:
-    """Return, oldest first, the turns of a window read newest first as (role, content, tokens, running, …).
+    """Return, oldest first, the turns of a window read newest first.
 
-    `rows` are the turns that end after the boundary plus at most one more; the newest one's
+    Each row is (role, content, tokens, running, author name, author id, message id, row id); `rows` are the turns that end after the boundary plus at most one more; the newest one's
     running total is the channel's total. Shared by every backend, so the window is the same in each.
     """
     kept: list[Turn] = []
     spent = 0
     boundary: int | None = None
-    for role, content, tokens, running, author_name, author_id, message_id in rows:  # newest first
+    for role, content, tokens, running, author_name, author_id, message_id, turn_id in rows:  # newest 1st
         if boundary is None:
             boundary = window_boundary(running, budget_tokens, block_tokens)
         # The budget check also holds the line if running totals have gaps (removed turns).
         if running - tokens < boundary or spent + tokens > budget_tokens:
             break
         spent += tokens
-        kept.append(Turn(role, content, tokens, author_name, author_id, message_id))
+        kept.append(Turn(role, content, tokens, author_name, author_id, message_id, turn_id))
     return kept[::-1]

@@ -1,19 +1,15 @@
-"""Images stored with their user turns, so follow-ups can send them again after links expire."""
+"""Images stored with their user turns, so follow-ups can send them again after links expire.
+
+Rows belong to a history turn and go when it goes (/reset, a deleted thread, an answer that never
+reached Discord): every backend deletes them with their turn.
+"""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from storage.database import Database
-
-_NEWEST = """
-SELECT turn_id, filename, media_type, width, height, tokens, data FROM history_images
-WHERE channel_id = ? AND turn_id >= ?
-ORDER BY turn_id DESC, position ASC
-LIMIT ?
-"""
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -40,40 +36,17 @@ class TurnImage:
     image: AttachedImage
 
 
-class ImageStore:
+class ImageStore(Protocol):
     """Reads and writes the images of history turns."""
-
-    def __init__(self, database: Database) -> None:
-        self._database = database
 
     async def add(self, turn_id: int, channel_id: int, images: Sequence[AttachedImage]) -> None:
         """Store a turn's images, in order."""
-        rows = [
-            (turn_id, channel_id, position, i.filename, i.media_type, i.width, i.height, i.tokens, i.data)
-            for position, i in enumerate(images)
-        ]
-        async with self._database.transaction() as db:
-            await db.executemany(
-                "INSERT INTO history_images (turn_id, channel_id, position, filename, media_type, width,"
-                " height, tokens, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+        ...
 
     async def newest(self, channel_id: int, *, since_turn_id: int, limit: int) -> list[TurnImage]:
         """Return up to `limit` images of the channel's turns from `since_turn_id` on, newest turn first."""
-        if limit <= 0:
-            return []
-        async with self._database.locked() as db:
-            rows = await db.execute_fetchall(_NEWEST, (channel_id, since_turn_id, limit))
-        return [
-            TurnImage(turn_id, AttachedImage(filename, media_type, bytes(data), width, height, tokens))
-            for turn_id, filename, media_type, width, height, tokens, data in rows
-        ]
+        ...
 
     async def count(self, channel_id: int) -> int:
         """Return how many images the channel has stored."""
-        async with self._database.locked() as db:
-            rows = await db.execute_fetchall(
-                "SELECT COUNT(*) FROM history_images WHERE channel_id = ?", (channel_id,)
-            )
-        return int(next(iter(rows))[0])
+        ...

@@ -60,9 +60,15 @@ class Delivery:
 
 
 async def deliver_whole(
-    completions: CompletionsClient, context: Context, target: ReplyTarget, charge: Charge, commit: Commit
+    completions: CompletionsClient,
+    context: Context,
+    target: ReplyTarget,
+    charge: Charge,
+    commit: Commit,
+    *,
+    note: str = "",
 ) -> Delivery:
-    """Wait for the whole answer (typing meanwhile), then post it in parts."""
+    """Wait for the whole answer (typing meanwhile), then post it in parts, `note` last."""
     async with target.working():
         completion = await completions.complete(context.messages)
     usage = completion.usage or estimated_usage(context, completion.text)
@@ -71,6 +77,7 @@ async def deliver_whole(
     settling = asyncio.create_task(charge.settle(usage))
     try:
         text = completion.text + (TRUNCATED_NOTE if completion.finish_reason == "length" else "")
+        text += f"\n\n{note}" if note else ""
         ids = [(await target.send(part)).id for part in split_message(text)]
     finally:
         await settling
@@ -84,8 +91,10 @@ async def deliver_streamed(
     charge: Charge,
     commit: Commit,
     pacer: Pacer,
+    *,
+    note: str = "",
 ) -> Delivery:
-    """Show the answer as it streams in; a stream cut midway keeps its text and says so."""
+    """Show the answer as it streams in, `note` last; a stream cut midway keeps its text and says so."""
     writer = StreamWriter(target, pacer, pace_key=target.pace_key)
     end: StreamEnd | None = None
     try:
@@ -118,10 +127,10 @@ async def deliver_streamed(
     if not writer.text.strip():
         await writer.abandon()
         raise ContentFiltered() if end.finish_reason == "content_filter" else EmptyAnswer()
-    note = TRUNCATED_NOTE if end.finish_reason == "length" else ""
+    ending = (TRUNCATED_NOTE if end.finish_reason == "length" else "") + (f"\n\n{note}" if note else "")
     await commit(writer.text, writer.message_ids[0] if writer.message_ids else None)
-    ids = await writer.finish(note)
-    return Delivery(writer.text[: len(writer.text) - len(note)], ids, usage, end.finish_reason)
+    ids = await writer.finish(ending)
+    return Delivery(writer.text[: len(writer.text) - len(ending)], ids, usage, end.finish_reason)
 
 
 async def _cut_off(

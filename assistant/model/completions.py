@@ -98,7 +98,7 @@ class CompletionsClient:
     def __repr__(self) -> str:
         return f"CompletionsClient(base_url={self.base_url!r}, model={self.model!r})"
 
-    async def complete(self, messages: Sequence[Mapping[str, str]]) -> Completion:
+    async def complete(self, messages: Sequence[Mapping[str, Any]]) -> Completion:
         """Ask for a whole answer, retrying transient failures."""
         body = self._body(messages, stream=False)
         attempts = self._attempts()
@@ -109,7 +109,7 @@ class CompletionsClient:
             except CompletionError as exc:
                 await attempts.failed(self._scrubbed(exc))
 
-    async def stream(self, messages: Sequence[Mapping[str, str]]) -> AsyncGenerator[StreamEvent, None]:
+    async def stream(self, messages: Sequence[Mapping[str, Any]]) -> AsyncGenerator[StreamEvent, None]:
         """Yield the answer as text deltas then one StreamEnd; retry only until the first delta."""
         body = self._body(messages, stream=True)
         attempts = self._attempts()
@@ -128,7 +128,7 @@ class CompletionsClient:
     def _attempts(self) -> Attempts:
         return Attempts(self.retry, clock=self._clock, sleep=self._sleep)
 
-    def _body(self, messages: Sequence[Mapping[str, str]], *, stream: bool) -> dict[str, Any]:
+    def _body(self, messages: Sequence[Mapping[str, Any]], *, stream: bool) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model, "messages": [dict(message) for message in messages]}
         if stream:
             body["stream"] = True

@@ -7,6 +7,7 @@ from pathlib import Path
 from storage.backend import Storage
 from storage.sqlite.database import Database
 from storage.sqlite.history import SqliteHistoryStore
+from storage.sqlite.images import SqliteImageStore
 from storage.sqlite.threads import SqliteThreadStore
 from storage.sqlite.usage import SqliteUsageStore
 
@@ -17,6 +18,7 @@ async def open_sqlite(path: Path) -> Storage:
     return Storage(
         connection=database,
         history=SqliteHistoryStore(database),
+        images=SqliteImageStore(database),
         threads=SqliteThreadStore(database),
         usage=SqliteUsageStore(database),
     )

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 # after the window's boundary (:func:`window_boundary`, the same arithmetic), newest first, as a
 # range of the (channel_id, running_tokens) index. The channel's total is its newest turn's.
 _WINDOW = """
-SELECT role, content, tokens, running_tokens, author_name, author_id, discord_message_id
+SELECT role, content, tokens, running_tokens, author_name, author_id, discord_message_id, id
 FROM history
 WHERE channel_id = :channel AND running_tokens > (
     SELECT CASE WHEN total <= :budget THEN 0 ELSE (total - :budget + :block - 1) / :block * :block END

@@ -22,12 +22,14 @@ from typing import Any, Literal
 from aiohttp import web
 
 from .completions_answers import raw_answer, stream_answer, whole_answer
+from .completions_content import image_urls, text_of
 from .completions_rules import body_problem, error_response
 from .prompt_cache import PromptCache
 
 MODEL_ID = "gpt-5.2"
 # What gateways that do not count tokens report as usage (the client must treat it as none).
 ZERO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+REQUEST_BODY_LIMIT_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -87,6 +89,15 @@ class RecordedCompletionRequest:
         return messages if isinstance(messages, list) else []
 
     @property
+    def image_urls(self) -> list[str]:
+        """The data URLs of every image part, in message order."""
+        return [url for message in self.messages for url in image_urls(message.get("content"))]
+
+    def texts(self, role: str = "user") -> list[str]:
+        """The text of each message of `role`, in order (text parts joined)."""
+        return [text_of(m.get("content")) for m in self.messages if m.get("role") == role]
+
+    @property
     def stream(self) -> bool:
         """Whether the request asked for a stream."""
         return isinstance(self.json, dict) and self.json.get("stream") is True
@@ -99,7 +110,7 @@ def numbered_reply(request: RecordedCompletionRequest) -> Reply:
 
 def echo_reply(request: RecordedCompletionRequest) -> Reply:
     """Answer "Echo: <the last user message>", to tell concurrent answers apart."""
-    users = [m.get("content", "") for m in request.messages if m.get("role") == "user"]
+    users = [text_of(m.get("content")) for m in request.messages if m.get("role") == "user"]
     return Reply(text=f"Echo: {users[-1] if users else ''}")
 
 
@@ -129,7 +140,8 @@ class FakeCompletions:
 
     async def start(self) -> None:
         """Listen on a free loopback port."""
-        app = web.Application()
+        # OpenAI takes up to 50 MB of images in one request (aiohttp's default cap is 1 MiB).
+        app = web.Application(client_max_size=REQUEST_BODY_LIMIT_BYTES)
         app.router.add_post("/v1/chat/completions", self._chat)
         if self.models_route:
             app.router.add_get("/v1/models", self._models)

@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .completions_content import content_problem, content_tokens
+
 ROLES = frozenset({"system", "user", "assistant", "developer"})
 
 
@@ -22,8 +24,8 @@ def body_problem(body: Any, model: str) -> tuple[int, str | None, str] | None:
     for index, message in enumerate(messages):
         if not isinstance(message, dict) or message.get("role") not in ROLES:
             return 400, None, f"messages[{index}].role must be one of {sorted(ROLES)}"
-        if not isinstance(message.get("content"), str):
-            return 400, None, f"messages[{index}].content must be a string"
+        if (problem := content_problem(message.get("content"), message.get("role"))) is not None:
+            return 400, None, f"messages[{index}].content: {problem}"
     if not isinstance(body.get("stream", False), bool):
         return 400, None, "'stream' must be a boolean"
     if "stream_options" in body and body.get("stream") is not True:
@@ -42,10 +44,13 @@ def error_response(
 def auto_usage(messages: Sequence[Any], text: str, cache_figures: tuple[int, int] | None) -> dict[str, Any]:
     """Return New API's usage shape, with its extra keys and nulls.
 
-    The prompt is chars / 4 of the messages, or, when the server models a prompt cache, the
-    estimated (prompt, cached) tokens it worked out for the request.
+    The prompt is chars / 4 of the messages (images priced by their tiles), or, when the server
+    models a prompt cache, the estimated (prompt, cached) tokens it worked out for the request.
     """
-    prompt, cached = cache_figures or ((sum(len(str(m.get("content", ""))) for m in messages) + 3) // 4, 0)
+    chars_only = all(isinstance(m.get("content", ""), str) for m in messages)
+    plain = (sum(len(str(m.get("content", ""))) for m in messages) + 3) // 4
+    parts = sum(content_tokens(m.get("content")) for m in messages)
+    prompt, cached = cache_figures or (plain if chars_only else parts, 0)
     completion = (len(text) + 3) // 4
     return {
         "prompt_tokens": prompt,

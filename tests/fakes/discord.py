@@ -40,6 +40,7 @@ import discord
 import yarl
 from aiohttp import web
 
+from .discord_cdn import Cdn, FakeFile
 from .discord_channels import ChannelRoutes
 from .discord_gateway import Gateway
 from .discord_interaction_build import FakeInteraction, InteractionBuilder
@@ -111,7 +112,8 @@ class FakeDiscord:
         self.gateway = Gateway(self.world)
         self.rest = Rest(self.world, self.gateway)
         self.channel_routes = ChannelRoutes(self.rest)
-        self.builder = InteractionBuilder(self.world)
+        self.cdn = Cdn(self.world)
+        self.builder = InteractionBuilder(self.world, self.cdn)
         self.interactions = Interactions(
             self.world,
             self.rest,
@@ -138,12 +140,14 @@ class FakeDiscord:
         app = web.Application(client_max_size=REQUEST_BODY_LIMIT_BYTES)
         app.router.add_route("GET", "/gateway", self.gateway.handle)
         app.router.add_route("*", "/api/v10/{tail:.*}", self.rest.handle)
+        app.router.add_route("GET", "/attachments/{tail:.*}", self.cdn.handle)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self.port = self._runner.addresses[0][1]
         self.gateway.resume_url = self.gateway_url
+        self.cdn.base_url = f"http://127.0.0.1:{self.port}"
 
     async def close(self) -> None:
         """Close every websocket and stop the server."""
@@ -257,8 +261,9 @@ class FakeDiscord:
         reply_to: int | None = None,
         ping_reply: bool = True,
         embeds: list[dict[str, Any]] | None = None,
+        files: list[FakeFile] | None = None,
     ) -> dict[str, Any]:
-        """Post a user's message and dispatch MESSAGE_CREATE; mentions are computed like Discord does."""
+        """Post a user's message (its `files` on the CDN) and dispatch MESSAGE_CREATE, mentions as Discord."""
         await self.flush()  # channels and guilds added just before must reach the bot first
         target = self.channel(channel)
         guild = self.world.guilds.get(target.guild_id or 0)
@@ -293,6 +298,7 @@ class FakeDiscord:
             reply_to=reply,
             ping_replied=ping_reply,
         )
+        message["attachments"] = [self.cdn.attachment(str(target.id), file) for file in files or []]
         await self.gateway.dispatch_message("MESSAGE_CREATE", message)
         return message
 

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from .discord_cdn import Cdn, FakeFile
 from .discord_payloads import channel_payload, member_payload, role_payload, user_payload, wire
 from .discord_world import (
     ATTACHMENT_SIZE_LIMIT_BYTES,
@@ -20,7 +21,7 @@ from .discord_world import (
 APPLICATION_COMMAND, MESSAGE_COMPONENT = 2, 3
 # Application command option types.
 SUBCOMMAND, SUBCOMMAND_GROUP, STRING, INTEGER, BOOLEAN = 1, 2, 3, 4, 5
-USER, CHANNEL, ROLE, NUMBER = 6, 7, 8, 10
+USER, CHANNEL, ROLE, NUMBER, ATTACHMENT = 6, 7, 8, 10, 11
 
 
 @dataclass
@@ -57,8 +58,9 @@ class FakeInteraction:
 class InteractionBuilder:
     """Turn "a user runs /cmd" or "a user clicks a button" into a registered FakeInteraction."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, cdn: Cdn) -> None:
         self.world = world
+        self.cdn = cdn
         self.by_id: dict[int, FakeInteraction] = {}
         self.by_token: dict[str, FakeInteraction] = {}
 
@@ -150,7 +152,14 @@ class InteractionBuilder:
         for name, value in values.items():
             option = by_name[name]
             kind = option["type"]
-            if kind in (USER, CHANNEL, ROLE):
+            if kind == ATTACHMENT:
+                if not isinstance(value, FakeFile):
+                    raise AssertionError(f"option {name}: an attachment option takes a FakeFile")
+                # The client uploads the file first; the option's value is the attachment's id.
+                attachment = self.cdn.attachment("ephemeral", value)
+                value = attachment["id"]
+                resolved.setdefault("attachments", {})[value] = attachment
+            elif kind in (USER, CHANNEL, ROLE):
                 value = str(getattr(value, "id", value))
                 if kind == USER:
                     user = self.world.users[int(value)]
