@@ -27,6 +27,7 @@ def test_defaults_follow_the_product_contract() -> None:
     assert settings.stream is True
     assert settings.dev_guild_id is None
     assert settings.log_level == "INFO"
+    assert settings.max_images == 4
     assert "Discord markdown" in settings.system_prompt
 
 
@@ -39,6 +40,7 @@ def test_values_are_parsed() -> None:
         "STREAM": "false",
         "DEV_GUILD_ID": "123456789012345678",
         "LOG_LEVEL": "debug",
+        "MAX_IMAGES": "0",
     }
     settings = Settings.from_env(env)
     assert settings.evolink_base_url == "http://localhost:8080/v1"
@@ -48,6 +50,7 @@ def test_values_are_parsed() -> None:
     assert settings.stream is False
     assert settings.dev_guild_id == 123456789012345678
     assert settings.log_level == "DEBUG"
+    assert settings.max_images == 0
 
 
 @pytest.mark.parametrize("missing", ["DISCORD_TOKEN", "EVOLINK_API_KEY"])
@@ -61,6 +64,8 @@ def test_a_missing_required_setting_is_named(missing: str) -> None:
     ("name", "value"),
     [
         ("CONTEXT_TOKENS", "lots"),
+        ("MAX_IMAGES", "-1"),
+        ("MAX_IMAGES", "many"),
         ("CONTEXT_TOKENS", "10"),
         ("GUILD_DAILY_TOKENS", "-1"),
         ("USER_DAILY_TOKENS", "1.5"),
