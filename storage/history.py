@@ -89,7 +89,8 @@ def window_boundary(total_tokens: int, budget_tokens: int, block_tokens: int) ->
 def window_turns(rows: Iterable[Sequence[Any]], budget_tokens: int, block_tokens: int) -> list[Turn]:
     """Return, oldest first, the turns of a window read newest first.
 
-    Each row is (role, content, tokens, running, author name, author id, message id, row id); `rows` are the turns that end after the boundary plus at most one more; the newest one's
+    Each row is (role, content, tokens, running, author name, author id, message id, row id).
+    `rows` are the turns that end after the boundary plus at most one more; the newest one's
     running total is the channel's total. Shared by every backend, so the window is the same in each.
     """
     kept: list[Turn] = []
