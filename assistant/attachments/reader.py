@@ -21,10 +21,12 @@ log = logging.getLogger(__name__)
 # Images decoded at once across the bot: decoding is CPU work (the machine's cores) and each one
 # holds a full-size bitmap in memory while it runs (up to ~200 MB for 50 megapixels).
 MAX_CONCURRENT_DECODES = 2
-# UTF-8 text costs at least a quarter of a token per byte (an ASCII character is a quarter, any
-# other character a whole token for 2–4 bytes), so a file over 4 bytes per token of the budget
-# cannot fit and is refused before it is downloaded.
-MIN_TOKENS_PER_BYTE = 0.25
+# Text and code run 3–5 bytes per o200k token; no real file packs more than 8, so a file over 8
+# bytes per token of the budget cannot fit and is refused before it is downloaded. Below that it
+# is downloaded and counted exactly.
+MAX_BYTES_PER_TOKEN = 8
+# How the size of a file refused unread is put into tokens for the member: a typical 4 bytes each.
+TYPICAL_BYTES_PER_TOKEN = 4
 MEBIBYTE = 1024 * 1024
 
 
@@ -78,8 +80,8 @@ class AttachmentReader:
         """Download and prepare `files`; raise FileTooLong if a text file cannot fit the context."""
         kinds = [kind_of(file) for file in files]
         for file, kind in zip(files, kinds, strict=True):
-            if kind is Kind.TEXT and file.size * MIN_TOKENS_PER_BYTE > self._budget_tokens:
-                raise FileTooLong(file.filename, round(file.size * MIN_TOKENS_PER_BYTE), self._budget_tokens)
+            if kind is Kind.TEXT and file.size > self._budget_tokens * MAX_BYTES_PER_TOKEN:
+                raise FileTooLong(file.filename, file.size // TYPICAL_BYTES_PER_TOKEN, self._budget_tokens)
         images_wanted = 0
         jobs: list[Awaitable[Outcome]] = []
         for file, kind in zip(files, kinds, strict=True):
@@ -114,15 +116,16 @@ class AttachmentReader:
 
     async def _text(self, file: FileRef) -> Outcome:
         """Return the file as a fenced block, or why it was left out."""
-        limit = min(MAX_DOWNLOAD_BYTES, int(self._budget_tokens / MIN_TOKENS_PER_BYTE))
+        limit = min(MAX_DOWNLOAD_BYTES, self._budget_tokens * MAX_BYTES_PER_TOKEN)
         try:
             data = await self._downloader.fetch(file.url, max_bytes=limit)
         except DownloadFailed as exc:
             return Skipped(str(exc))
         if looks_binary(data):
             return Skipped("not a text file")
-        text = decode_text(data)
-        tokens = estimate_text_tokens(text)
+        # Counting up to a few MB of text is CPU work too: off the event loop.
+        text = await asyncio.to_thread(decode_text, data)
+        tokens = await asyncio.to_thread(estimate_text_tokens, text)
         if tokens > self._budget_tokens:
             raise FileTooLong(file.filename, tokens, self._budget_tokens)
         return fenced_file(file.filename, text)

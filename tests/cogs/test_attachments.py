@@ -182,11 +182,16 @@ async def test_a_binary_file_is_named_in_a_note(harness: Harness) -> None:
 
 
 async def test_a_text_file_too_long_for_the_context_is_refused_without_a_model_call(harness: Harness) -> None:
-    huge = FakeFile("dump.csv", b"a,b\n" * 20_000, "text/csv")  # 80 kB: at least 20,000 tokens
+    huge = FakeFile("dump.csv", b"a,b\n" * 40_000, "text/csv")  # 160 kB: over 8 bytes a token of 16,000
     asked = await ask_with(harness, "summarise", [huge])
     [reply] = await harness.replies_to(asked)
-    assert reply["content"].startswith("`dump.csv` is too long for me to read (about 20,000 tokens")
-    assert harness.model.requests == [] and harness.discord.cdn.requests == []
+    assert reply["content"].startswith("`dump.csv` is too long for me to read (about 40,000 tokens")
+    assert harness.model.requests == [] and harness.discord.cdn.requests == []  # not even downloaded
+    counted = FakeFile("dump.csv", b"1,2\n" * 20_000, "text/csv")  # 80 kB: downloaded, then counted
+    asked = await ask_with(harness, "summarise", [counted])
+    [reply] = await harness.replies_to(asked)
+    assert reply["content"].startswith("`dump.csv` is too long for me to read (about ")
+    assert harness.model.requests == [] and len(harness.discord.cdn.requests) == 1
 
 
 async def test_an_image_in_the_message_a_mention_replies_to_goes_along(harness: Harness) -> None:
