@@ -5,6 +5,8 @@
   the bot sent to Discord (the Authorization header and the gateway IDENTIFY are where they belong).
 - Every message the bot created or edited, on every route (channel messages, interaction callbacks,
   followups and their edits), carried ``allowed_mentions`` with ``parse: []``, and pinged nobody.
+- With the fake's rate limits on, the bot drew no global 429 (unless the test played another
+  program spending the same bot's limit).
 """
 
 from __future__ import annotations
@@ -96,3 +98,7 @@ def audit(fake: FakeDiscord, records: Iterable[logging.LogRecord], secrets: Iter
     assert not secrets_sent(fake.requests, secrets), secrets_sent(fake.requests, secrets)
     assert not mention_problems(fake.requests), mention_problems(fake.requests)
     assert not pinged_by_bot(fake), pinged_by_bot(fake)
+    limits = fake.rate_limits
+    if not limits.spent_elsewhere:
+        assert limits.global_429s == 0, f"the bot drew {limits.global_429s} global 429s"
+

@@ -121,16 +121,23 @@ def no_internet() -> Iterator[None]:
 
 
 @pytest.fixture
+def discord_rate_limits() -> bool:
+    """Whether the fake Discord enforces Discord's rate limits (a module or folder may say True)."""
+    return False
+
+
+@pytest.fixture
 async def fakes(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, discord_rate_limits: bool
 ) -> AsyncIterator[tuple[FakeDiscord, FakeCompletions]]:
     """Start the two fakes and point discord.py at the fake Discord; audit the traffic afterwards.
 
     Every log record of the test (discord.py's and aiohttp's included) is captured at DEBUG, and at
-    teardown :func:`tests.audit.audit` checks that no secret leaked and no send or edit parsed mentions.
+    teardown :func:`tests.audit.audit` checks that no secret leaked, no send or edit parsed mentions
+    and, with rate limits on, that the bot alone never drew a global 429.
     """
     caplog.set_level(logging.DEBUG)
-    discord_fake = FakeDiscord()
+    discord_fake = FakeDiscord(rate_limits=discord_rate_limits)
     model = FakeCompletions(api_key=API_KEY)
     await discord_fake.start()
     await model.start()

@@ -24,6 +24,8 @@ Things worth knowing:
   listed in `followups`, and `messages()` lists each message once.
 - `wait_for` re-checks on the fake's own state changes; for state inside the bot (its cache), await
   `caught_up()` (a heartbeat barrier: every dispatch sent so far has been parsed) or the bot's events.
+- `FakeDiscord(rate_limits=True)` enforces Discord's global and per-route rate limits, with its
+  429s and headers (:mod:`.discord_limits`); `rate_limits` counts the 429s and invalid requests.
 - discord.py sleeps 5 s in `before_identify_hook` before any re-IDENTIFY of the same client (e.g. after
   op 9 INVALID_SESSION); a fresh Bot object identifies at once. It retries 500/502/504 after 1 s.
 """
@@ -45,6 +47,7 @@ from .discord_channels import ChannelRoutes
 from .discord_gateway import Gateway
 from .discord_interaction_build import FakeInteraction, InteractionBuilder
 from .discord_interactions import Interactions
+from .discord_limits import RateLimits
 from .discord_messages import compute_pinged, delete_message, edit_message, store_message
 from .discord_payloads import channel_payload
 from .discord_rest import ALL_PARSE, FailRule, Rest
@@ -101,6 +104,7 @@ class FakeDiscord:
         presences_intent_enabled: bool = True,
         interaction_token_seconds: float = INTERACTION_TOKEN_SECONDS,
         token: str = DEFAULT_TOKEN,
+        rate_limits: bool = False,
     ) -> None:
         self.token = token
         self.world = World(
@@ -127,6 +131,9 @@ class FakeDiscord:
         self.unknown_routes: list[tuple[str, str]] = self.rest.unknown_routes
         self.internal_errors: list[Exception] = self.rest.internal_errors
         self.typing: list[tuple[int, float]] = self.rest.typing
+        # Discord's global and per-route rate limits, enforced only when switched on.
+        self.rate_limits: RateLimits = self.rest.limits
+        self.rate_limits.enabled = rate_limits
         self.identify_payloads: list[dict[str, Any]] = self.gateway.identify_payloads
         self.identified: asyncio.Event = self.gateway.identified  # set after READY + GUILD_CREATEs
         self.port = 0

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from .discord_gateway import Gateway
+from .discord_limits import RateLimits
 from .discord_messages import (
     ApiError,
     form_error,
@@ -94,6 +95,7 @@ class Rest:
         self.typing: list[tuple[int, float]] = []
         self.fail_rules: list[FailRule] = []
         self.internal_errors: list[Exception] = []
+        self.limits = RateLimits()
         bot_routes: list[tuple[str, str, Handler]] = [
             ("GET", r"/users/@me", self.get_me),
             ("GET", r"/users/@me/guilds", self.get_my_guilds),
@@ -123,7 +125,12 @@ class Rest:
         headers: dict[str, str] = {}
         try:
             record.json, record.files = await self._read_body(request)
-            status, data, headers = await self._answer(request, path, record)
+            limited = self.limits.admit(request.method, path, record.time)
+            if limited is not None:
+                status, data, headers = limited
+            else:
+                status, data, headers = await self._answer(request, path, record)
+                headers = {**self.limits.headers(request.method, path, record.time), **headers}
         except ApiError as exc:
             status, data = exc.status, exc.body
         except Exception as exc:
@@ -132,6 +139,7 @@ class Rest:
             self.internal_errors.append(exc)
             status, data = 503, {"code": 0, "message": f"fake discord internal error: {exc!r}"}
         record.status = status
+        self.limits.saw(status)
         self.world.notify()
         return json_response(status, data, headers)
 

@@ -1,0 +1,39 @@
+"""The request budget, end to end, on a fake Discord that rate limits like Discord."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.conftest import Harness
+from tests.fakes.completions import Reply
+from tests.fakes.discord_limits import GLOBAL_REQUESTS_PER_SECOND
+
+
+@pytest.fixture
+def discord_rate_limits() -> bool:
+    return True
+
+
+def spend_global_limit_elsewhere(harness: Harness, *, clears_in_seconds: float) -> None:
+    """Play another program on the bot's token that has just used up the whole global limit."""
+    now = asyncio.get_running_loop().time()
+    harness.discord.rate_limits.spend(GLOBAL_REQUESTS_PER_SECOND, now=now - 1.0 + clears_in_seconds)
+
+
+async def test_a_global_429_from_elsewhere_while_typing_does_not_silence_the_bot(harness: Harness) -> None:
+    # discord.py 2.7.1 clears its global lock before sleeping off a global 429 and sets it again
+    # only after: the typing request, cancelled in that sleep when its answer arrives, would leave
+    # every later request waiting for ever.
+    release = asyncio.Event()
+    harness.model.enqueue(Reply(text="Still here.", release=release), Reply(text="And again."))
+    spend_global_limit_elsewhere(harness, clears_in_seconds=0.3)
+    asked = await harness.ask("first")
+    await harness.discord.wait_for(lambda: harness.discord.rate_limits.global_429s == 1)
+    release.set()  # the answer arrives while the typing request sleeps off its 429
+    [answer] = await harness.replies_to(asked)
+    assert answer["content"] == "Still here."
+    again = await harness.ask("second")
+    [answer] = await harness.replies_to(again)
+    assert answer["content"] == "And again."
