@@ -33,7 +33,9 @@ from assistant.attachments.download import Downloader
 from assistant.attachments.reader import AttachmentReader
 from assistant.budgets.quotas import Budgets, QuotaService
 from assistant.context import ContextBuilder, turn_tokens
-from assistant.delivery.pacing import EDIT_INTERVAL_SECONDS, Pacer
+from assistant.delivery import gating
+from assistant.delivery.requests import RequestBudget
+from assistant.delivery.streaming import EDIT_INTERVAL_SECONDS
 from assistant.model.completions import DEFAULT_RETRY, CompletionsClient, RetryPolicy, Timeouts
 from assistant.model.tokens import load_encoding
 from assistant.observability import discord_http
@@ -97,6 +99,9 @@ class AssistantBot(commands.Bot):
         self.clock = clock
         self._retry = retry
         self._edit_interval_seconds = edit_interval_seconds
+        # Every counted Discord request of this process takes a slot of one bot-wide budget.
+        self.requests = RequestBudget(settings.discord_requests_per_second)
+        gating.install(self.http, self.requests)
         self._closing: asyncio.Future[None] | None = None
         self._frozen = False
 
@@ -108,6 +113,11 @@ class AssistantBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         """Open every long-lived resource, load the cogs and sync the slash commands."""
+        log.info(
+            "Discord requests: at most %d per second from this process (Discord allows 50 per bot; "
+            "processes sharing the bot's token must share that)",
+            self.settings.discord_requests_per_second,
+        )
         self.session = aiohttp.ClientSession()
         if not hasattr(self, "storage"):  # `serve` opens it before logging in
             self.storage = await open_database(self.settings)
@@ -150,7 +160,8 @@ class AssistantBot(commands.Bot):
             context=context,
             budgets=self.quotas,
             stream=settings.stream,
-            pacer=Pacer(self._edit_interval_seconds),
+            requests=self.requests,
+            edit_interval_seconds=self._edit_interval_seconds,
             channel_queue_limit=settings.channel_queue_limit,
             member_queue_limit=settings.member_queue_limit,
             attachments=attachments,

@@ -16,9 +16,10 @@ from assistant.attachments.kinds import FileRef
 from assistant.attachments.reader import AttachmentReader
 from assistant.budgets.gate import BudgetGate, Charge, Unlimited
 from assistant.context import Context, ContextBuilder, label_user_turn
-from assistant.delivery.pacing import Pacer
 from assistant.delivery.posting import Commit, Delivery, deliver_streamed, deliver_whole
 from assistant.delivery.replies import ReplyTarget
+from assistant.delivery.requests import DEFAULT_REQUESTS_PER_SECOND, RequestBudget
+from assistant.delivery.streaming import EDIT_INTERVAL_SECONDS
 from assistant.errors import NothingToRead, ShuttingDown
 from assistant.lanes import Lanes
 from assistant.model.completions import CompletionsClient, Usage
@@ -90,7 +91,8 @@ class Answerer:
         context: ContextBuilder,
         budgets: BudgetGate | None = None,
         stream: bool = False,
-        pacer: Pacer | None = None,
+        requests: RequestBudget | None = None,
+        edit_interval_seconds: float = EDIT_INTERVAL_SECONDS,
         channel_queue_limit: int | None = None,
         member_queue_limit: int | None = None,
         attachments: AttachmentReader | None = None,
@@ -103,7 +105,8 @@ class Answerer:
         self._context = context
         self._budgets = budgets or Unlimited()
         self._stream = stream
-        self._pacer = pacer or Pacer()
+        self._requests = requests or RequestBudget(DEFAULT_REQUESTS_PER_SECOND)
+        self._edit_interval_seconds = edit_interval_seconds
         self.lanes = Lanes(group_limit=channel_queue_limit, owner_limit=member_queue_limit)
         self._resets = Resets()
         self._tasks: set[asyncio.Task[object]] = set()
@@ -187,9 +190,12 @@ class Answerer:
         try:
             if self._stream:
                 return await deliver_streamed(
-                    self._completions, context, target, charge, commit, self._pacer, note=question.note
-                )
-            return await deliver_whole(self._completions, context, target, charge, commit, note=question.note)
+                    self._completions, context, target, charge, commit, self._requests,
+                    self._edit_interval_seconds, note=question.note,
+                )  # fmt: skip
+            return await deliver_whole(
+                self._completions, context, target, charge, commit, self._requests, note=question.note
+            )
         finally:
             await charge.release()  # a no-op once settled
 

@@ -29,6 +29,8 @@ MAX_CONTEXT_TOKENS = 400_000
 MAX_DAILY_TOKENS = 10_000_000_000
 # Discord carries at most 10 attachments a message; twice that covers a question and its follow-ups.
 MAX_IMAGES_PER_REQUEST = 20
+# Discord allows a bot 50 requests per second unless it has granted that bot more.
+MAX_DISCORD_REQUESTS_PER_SECOND = 1_000
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 
@@ -77,6 +79,7 @@ class Settings:
     metrics_address: tuple[str, int] | None = None
     allow_dms: bool = False
     max_images: int = 4
+    discord_requests_per_second: int = 45
     # Test and self-hosting hooks: point discord.py at another Discord-compatible endpoint.
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
@@ -105,6 +108,9 @@ class Settings:
             metrics_address=reader.get("METRICS_ADDRESS", "", _optional_host_port),
             allow_dms=reader.get("ALLOW_DMS", "false", _boolean),
             max_images=reader.get("MAX_IMAGES", "4", _int_between(0, MAX_IMAGES_PER_REQUEST)),
+            discord_requests_per_second=reader.get(
+                "DISCORD_REQUESTS_PER_SECOND", "45", _int_between(1, MAX_DISCORD_REQUESTS_PER_SECOND)
+            ),
             discord_api_base=reader.get("DISCORD_API_BASE", "", _optional_url),
             discord_gateway_url=reader.get("DISCORD_GATEWAY_URL", "", _optional_url),
         )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.delivery.pacing import EDIT_INTERVAL_SECONDS
+from assistant.delivery.streaming import EDIT_INTERVAL_SECONDS
 from bench.stage import Asked, Stage, running_bot
 from bench.stats import LoopLag, summary_ms
 from tests.fakes.completions import RecordedCompletionRequest, Reply

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.delivery.pacing import EDIT_INTERVAL_SECONDS
+from assistant.delivery.streaming import EDIT_INTERVAL_SECONDS
 from bench.history_scale import history_at_scale
 from bench.live import Load, latency, streaming, throughput
 from bench.memory import memory

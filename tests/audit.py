@@ -101,4 +101,3 @@ def audit(fake: FakeDiscord, records: Iterable[logging.LogRecord], secrets: Iter
     limits = fake.rate_limits
     if not limits.spent_elsewhere:
         assert limits.global_429s == 0, f"the bot drew {limits.global_429s} global 429s"
-

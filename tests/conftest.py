@@ -122,8 +122,8 @@ def no_internet() -> Iterator[None]:
 
 @pytest.fixture
 def discord_rate_limits() -> bool:
-    """Whether the fake Discord enforces Discord's rate limits (a module or folder may say True)."""
-    return False
+    """Whether the fake Discord enforces Discord's rate limits: on, as on Discord (a test may say False)."""
+    return True
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from assistant.budgets.gate import Charge
 from assistant.context import Context
-from assistant.delivery.pacing import Pacer
 from assistant.delivery.replies import ReplyTarget
+from assistant.delivery.requests import RequestBudget
 from assistant.delivery.splitting import split_message
-from assistant.delivery.streaming import StreamWriter
+from assistant.delivery.streaming import EDIT_INTERVAL_SECONDS, StreamWriter
 from assistant.errors import (
     CompletionError,
     ConnectionFailed,
@@ -65,22 +65,27 @@ async def deliver_whole(
     target: ReplyTarget,
     charge: Charge,
     commit: Commit,
+    budget: RequestBudget,
     *,
     note: str = "",
 ) -> Delivery:
     """Wait for the whole answer (typing meanwhile), then post it in parts, `note` last."""
-    async with target.working():
-        completion = await completions.complete(context.messages)
-    usage = completion.usage or estimated_usage(context, completion.text)
-    await commit(completion.text, None)
-    # Recording the usage need not hold up the answer: it runs while the parts are posted.
-    settling = asyncio.create_task(charge.settle(usage))
+    claim = budget.claim(1 if target.budgeted else 0)  # keep room for the answer's message
     try:
-        text = completion.text + (TRUNCATED_NOTE if completion.finish_reason == "length" else "")
-        text += f"\n\n{note}" if note else ""
-        ids = [(await target.send(part)).id for part in split_message(text)]
+        async with target.working():
+            completion = await completions.complete(context.messages)
+        usage = completion.usage or estimated_usage(context, completion.text)
+        await commit(completion.text, None)
+        # Recording the usage need not hold up the answer: it runs while the parts are posted.
+        settling = asyncio.create_task(charge.settle(usage))
+        try:
+            text = completion.text + (TRUNCATED_NOTE if completion.finish_reason == "length" else "")
+            text += f"\n\n{note}" if note else ""
+            ids = [(await target.send(part)).id for part in split_message(text)]
+        finally:
+            await settling
     finally:
-        await settling
+        claim.close()
     return Delivery(completion.text, ids, usage, completion.finish_reason)
 
 
@@ -90,12 +95,13 @@ async def deliver_streamed(
     target: ReplyTarget,
     charge: Charge,
     commit: Commit,
-    pacer: Pacer,
+    budget: RequestBudget,
+    edit_interval_seconds: float = EDIT_INTERVAL_SECONDS,
     *,
     note: str = "",
 ) -> Delivery:
     """Show the answer as it streams in, `note` last; a stream cut midway keeps its text and says so."""
-    writer = StreamWriter(target, pacer, pace_key=target.pace_key)
+    writer = StreamWriter(target, budget, interval_seconds=edit_interval_seconds)
     end: StreamEnd | None = None
     try:
         async with (

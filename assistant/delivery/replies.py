@@ -1,7 +1,8 @@
 """Where answers go: a member's message, an interaction's followups, or a channel such as a thread.
 
 Each target sends one part at a time with no mentions parsed, and shows that the bot is working
-while the model thinks. The answering service only sees the :class:`ReplyTarget` protocol.
+while the model thinks ("typing…" is the least of the bot's requests: dropped when the request budget
+is short, never cut off mid-request). The answering service only sees the :class:`ReplyTarget` protocol.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 import discord
+
+from assistant.delivery.requests import Priority, RequestDropped, priority
 
 log = logging.getLogger(__name__)
 
@@ -23,14 +26,21 @@ TYPING_REFRESH_SECONDS = 8.0
 # Loop turns given to the caller before the first "typing…" request, so the model request it is
 # about to make goes out first and never waits behind this one.
 TYPING_HEAD_START_TURNS = 3
+# When the request budget had no room for "typing…", how long until the next try.
+TYPING_RETRY_SECONDS = 1.0
 
 
 class ReplyTarget(Protocol):
     """Somewhere an answer can be posted."""
 
     @property
-    def pace_key(self) -> Hashable:
-        """Return the key whose edits are paced together (Discord limits them per channel)."""
+    def channel_id(self) -> int:
+        """Return the channel the answer goes to (Discord limits writes per channel)."""
+        ...
+
+    @property
+    def budgeted(self) -> bool:
+        """Tell whether writes here count against the bot's global limit (webhooks do not)."""
         ...
 
     async def send(self, content: str) -> Any:
@@ -69,9 +79,14 @@ class MessageReply:
         await message.edit(content=content, allowed_mentions=NO_MENTIONS)
 
     @property
-    def pace_key(self) -> Hashable:
-        """Pace per channel."""
+    def channel_id(self) -> int:
+        """Return the message's channel."""
         return self._message.channel.id
+
+    @property
+    def budgeted(self) -> bool:
+        """Channel messages count against the global limit."""
+        return True
 
     def working(self) -> AbstractAsyncContextManager[None]:
         """Show the typing indicator."""
@@ -93,9 +108,14 @@ class ChannelReply:
         await message.edit(content=content, allowed_mentions=NO_MENTIONS)
 
     @property
-    def pace_key(self) -> Hashable:
-        """Pace per channel."""
-        return getattr(self._channel, "id", id(self._channel))
+    def channel_id(self) -> int:
+        """Return the channel."""
+        return int(getattr(self._channel, "id", 0))
+
+    @property
+    def budgeted(self) -> bool:
+        """Channel messages count against the global limit."""
+        return True
 
     def working(self) -> AbstractAsyncContextManager[None]:
         """Show the typing indicator."""
@@ -122,11 +142,14 @@ class InteractionReply:
         )
 
     @property
-    def pace_key(self) -> Hashable:
-        """Pace per channel; an ephemeral answer has its own webhook limits."""
-        if self._ephemeral:
-            return ("interaction", self._interaction.id)
-        return self._interaction.channel_id
+    def channel_id(self) -> int:
+        """Return the interaction's channel."""
+        return self._interaction.channel_id or 0
+
+    @property
+    def budgeted(self) -> bool:
+        """Followups and their edits go through the interaction's webhook: exempt."""
+        return False
 
     def working(self) -> AbstractAsyncContextManager[None]:
         """Nothing to do: the deferred response already shows "is thinking…"."""
@@ -150,7 +173,11 @@ async def _keep_typing(channel: discord.abc.Messageable) -> None:
         await asyncio.sleep(0)
     while True:
         try:
-            await channel.typing()
+            with priority(Priority.TYPING):
+                await channel.typing()
+        except RequestDropped:
+            await asyncio.sleep(TYPING_RETRY_SECONDS)  # the budget is short: try again later
+            continue
         except discord.HTTPException as exc:
             log.debug("Could not show typing in channel: %s", exc)
             return

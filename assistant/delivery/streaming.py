@@ -1,22 +1,28 @@
-"""Show a streamed answer as it is written: the first text at once, then paced edits.
+"""Show a streamed answer as it is written: the first text at once, then edits as the budget allows.
 
 The writer keeps the whole text received so far. The message being written shows its part of it
 with a marker; once the text has grown well past what one message holds, that message is finished
 at the same split point the splitter would choose for the whole answer (:func:`split_point`
 decides from the first ``room + a few`` characters only), and the rest continues in a new message.
 So the final messages are exactly :func:`split_message` of the final text: what the non-streaming
-path posts. Every Discord operation after the first waits for its channel's pace.
+path posts.
+
+Every write takes its request slot first and decides what to send once it has it, so it always
+shows the latest text: new messages and final text are urgent, edits of text still being written
+are intermediate, at most one per ``interval_seconds``, and give way when the answer finishes (an
+overtaken edit is never sent). The first message waits a moment for more text, so a short answer
+that arrives whole at once is posted once, not posted and then edited.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Hashable
 from typing import Any
 
-from assistant.delivery.pacing import Pacer
 from assistant.delivery.replies import ReplyTarget
+from assistant.delivery.requests import CREATE, EDIT, Claim, Priority, RequestBudget, prepaid
 from assistant.delivery.splitting import DISCORD_MESSAGE_LIMIT, Part, split_point
 
 log = logging.getLogger(__name__)
@@ -26,17 +32,31 @@ STREAMING_MARKER = " ▌"
 # split_point looks at most a fence marker's length past its window; wait for a little more
 # text than that before finishing a message, so the cut equals the whole answer's cut.
 LOOKAHEAD_CHARS = 16
+# Edits of text still being written, per answer: the budget lets a channel make 3 of them per
+# 5.25 s (Discord allows 5 per 5 s; the rest are kept for final text), so one every 1.75 s.
+EDIT_INTERVAL_SECONDS = 1.75
+# How long the first message waits for more text: an answer complete by then is posted once.
+FIRST_POST_HOLD_SECONDS = 0.2
 
 
 class StreamWriter:
     """Writes one answer into Discord as its text streams in."""
 
     def __init__(
-        self, target: ReplyTarget, pacer: Pacer, *, pace_key: Hashable, limit: int = DISCORD_MESSAGE_LIMIT
+        self,
+        target: ReplyTarget,
+        budget: RequestBudget,
+        *,
+        interval_seconds: float = EDIT_INTERVAL_SECONDS,
+        hold_seconds: float = FIRST_POST_HOLD_SECONDS,
+        limit: int = DISCORD_MESSAGE_LIMIT,
     ) -> None:
         self._target = target
-        self._pacer = pacer
-        self._pace_key = pace_key
+        self._budget = budget if target.budgeted else None
+        # The first message and the final text are claimed as soon as the answer starts.
+        self._claim: Claim | None = self._budget.claim(2) if self._budget else None
+        self._interval = interval_seconds
+        self._hold = hold_seconds
         self._limit = limit
         self._text = ""
         self._pos = 0  # where the current message's body starts in _text
@@ -44,8 +64,10 @@ class StreamWriter:
         self._current: Any = None  # the Discord message being written, once sent
         self._shown = ""  # what the current message shows
         self._finished = False
-        self._slot_taken = False  # a paced slot was waited for and not used yet
+        self._slot_in_hand: str | None = None  # the route of a slot taken and not used yet
+        self._last_edit = float("-inf")  # loop time of the last intermediate write
         self._changed = asyncio.Event()
+        self._done = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
         self.message_ids: list[int] = []
         self.first_visible = asyncio.Event()
@@ -64,7 +86,7 @@ class StreamWriter:
         return pump.exception()
 
     def feed(self, text: str) -> None:
-        """Take more of the answer; it is shown at the channel's next free slot."""
+        """Take more of the answer; it is shown at the next edit the budget allows."""
         self._text += text
         self._wake()
 
@@ -72,9 +94,13 @@ class StreamWriter:
         """Append `note`, bring the messages to their final form and return their ids."""
         self._text += note
         self._finished = True
+        self._done.set()
         self._wake()
         assert self._pump is not None
-        await self._pump
+        try:
+            await self._pump
+        finally:
+            self._release()
         return self.message_ids
 
     async def abandon(self) -> None:
@@ -82,6 +108,11 @@ class StreamWriter:
         if self._pump is not None:
             self._pump.cancel()
             await asyncio.gather(self._pump, return_exceptions=True)
+        self._release()
+
+    def _release(self) -> None:
+        if self._claim is not None:
+            self._claim.close()
 
     def _wake(self) -> None:
         self._changed.set()
@@ -91,16 +122,24 @@ class StreamWriter:
     async def _run(self) -> None:
         while True:
             await self._changed.wait()
-            if self.message_ids:
-                # Wait for the slot before reading the state, so the edit shows the latest text.
-                await self._pacer.wait(self._pace_key)
-                self._slot_taken = True
+            if not self._finished:
+                await self._pause()
             self._changed.clear()
             final = self._finished
             await self._finish_full_parts(final)
             if final:
                 return
             await self._show_current()
+
+    async def _pause(self) -> None:
+        """Hold the first message a moment, later edits until the interval has passed; not past the end."""
+        if self._current is None and not self.message_ids:
+            delay = self._hold
+        else:
+            delay = self._last_edit + self._interval - asyncio.get_running_loop().time()
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._done.wait(), delay)
 
     async def _finish_full_parts(self, final: bool) -> None:
         """Finish every message whose cut is settled (all of them when the answer is complete)."""
@@ -117,33 +156,71 @@ class StreamWriter:
             self._prefix = fence.opening if fence and cut < len(rest) else ""
 
     async def _show_current(self) -> None:
-        """Show the current message's text so far, with the marker."""
+        """Show the current message's text so far, with the marker, once a slot is free."""
+        if not self._visible().strip() or self._visible() + STREAMING_MARKER == self._shown:
+            return
+        # A new message waits its turn even if the answer ends meanwhile; an edit gives way to the end.
+        urgent = self._current is None
+        if not await self._take_slot(urgent=urgent, yield_to_end=not urgent):
+            return  # the answer finished meanwhile: its final text goes instead
+        if self._finished:
+            return  # the slot stays in hand for the final text
+        self._last_edit = asyncio.get_running_loop().time()
+        await self._put(self._visible() + STREAMING_MARKER, final=False)
+
+    def _visible(self) -> str:
         room = self._limit - len(self._prefix) - len(STREAMING_MARKER)
-        visible = self._prefix + self._text[self._pos : self._pos + room]
-        if visible.strip() and visible + STREAMING_MARKER != self._shown:
-            await self._put(visible + STREAMING_MARKER, final=False)
+        return self._prefix + self._text[self._pos : self._pos + room]
 
     async def _put(self, content: str, *, final: bool) -> None:
         """Send or edit the current message; a finished one makes room for the next."""
         if not content.strip():
             return  # Discord rejects blank messages; the splitter drops such parts too
-        if self._current is None:
-            await self._before_operation()
-            self._current = await self._target.send(content)
-            self.message_ids.append(self._current.id)
-            self.first_visible.set()
-        elif content != self._shown:
-            await self._before_operation()
-            await self._target.edit(self._current, content)
+        if self._current is not None and content == self._shown:
+            if final:
+                self._current, self._shown = None, ""
+            return
+        if self._slot_in_hand != self._route():
+            await self._take_slot(urgent=True, yield_to_end=False)
+        self._slot_in_hand = None
+        with prepaid():
+            if self._current is None:
+                self._current = await self._target.send(content)
+                self.message_ids.append(self._current.id)
+                self.first_visible.set()
+                if self._claim is not None and len(self.message_ids) == 1:
+                    self._claim.use()  # the first message is out; the final text stays claimed
+            else:
+                await self._target.edit(self._current, content)
         self._shown = content
         if final:
             self._current, self._shown = None, ""
 
-    async def _before_operation(self) -> None:
-        """Use the slot already waited for, or wait for one; the answer's first message never waits."""
-        if self._slot_taken:
-            self._slot_taken = False
-        elif self.message_ids:
-            await self._pacer.wait(self._pace_key)
-        else:
-            self._pacer.mark(self._pace_key)
+    async def _take_slot(self, *, urgent: bool, yield_to_end: bool) -> bool:
+        """Take the request slot of the next write; False if it gave way to the answer's end."""
+        if self._budget is None:
+            self._slot_in_hand = self._route()
+            return True
+        route = (self._route(), self._target.channel_id)
+        level = Priority.URGENT if urgent else Priority.INTERMEDIATE
+        if not yield_to_end:
+            await self._budget.take(level, route)
+            self._slot_in_hand = self._route()
+            return True
+        taking = asyncio.ensure_future(self._budget.take(level, route))
+        ending = asyncio.ensure_future(self._done.wait())
+        try:
+            await asyncio.wait({taking, ending}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ending.cancel()
+            if not taking.done():
+                taking.cancel()
+            await asyncio.gather(taking, ending, return_exceptions=True)
+        if taking.cancelled() or taking.exception() is not None:
+            return False
+        self._slot_in_hand = self._route()
+        return True
+
+    def _route(self) -> str:
+        """Return the route of the next write: a new message or an edit of the current one."""
+        return CREATE if self._current is None else EDIT

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.delivery.pacing import Pacer
+from assistant.delivery.requests import RequestBudget
 from assistant.delivery.splitting import split_message
 from assistant.delivery.streaming import STREAMING_MARKER, StreamWriter
 
@@ -25,13 +25,14 @@ class Sent:
 class RecordingTarget:
     """A reply target that records every send and edit, checking Discord's rules as it goes."""
 
-    def __init__(self, limit: int = 2000) -> None:
+    def __init__(self, limit: int = 2000, *, budgeted: bool = False) -> None:
         self.limit = limit
+        self.budgeted = budgeted
         self.messages: list[Sent] = []
         self.operations: list[tuple[str, int, str]] = []
 
     @property
-    def pace_key(self) -> int:
+    def channel_id(self) -> int:
         return 1
 
     async def send(self, content: str) -> Sent:
@@ -55,16 +56,15 @@ class RecordingTarget:
         assert len(content) <= self.limit, f"{len(content)} characters is over the limit"
 
 
-def instant_pacer() -> Pacer:
-    async def no_sleep(_: float) -> None:
-        await asyncio.sleep(0)
-
-    return Pacer(0.0, sleep=no_sleep)
+def unpaced(target: RecordingTarget, budget: RequestBudget | None = None, **options: float) -> StreamWriter:
+    """A writer with no interval between edits and no hold before the first message."""
+    timing = {"interval_seconds": 0.0, "hold_seconds": 0.0, **options}
+    return StreamWriter(target, budget or RequestBudget(1000), limit=target.limit, **timing)
 
 
 async def stream(text: str, chunks: list[int], limit: int = 2000, note: str = "") -> RecordingTarget:
     target = RecordingTarget(limit)
-    writer = StreamWriter(target, instant_pacer(), pace_key=1, limit=limit)
+    writer = unpaced(target)
     pos = 0
     for size in chunks:
         writer.feed(text[pos : pos + size])
@@ -118,33 +118,67 @@ async def test_blank_text_is_never_sent() -> None:
     assert target.messages == []
 
 
-async def test_operations_after_the_first_are_spaced_by_the_pace() -> None:
-    now = [0.0]
-
-    async def advance(seconds: float) -> None:
-        now[0] += seconds
-        await asyncio.sleep(0)
-
-    pacer = Pacer(1.0, clock=lambda: now[0], sleep=advance)
+async def test_edits_of_text_still_being_written_are_spaced_by_the_interval() -> None:
     target = RecordingTarget(limit=100)
     times: list[float] = []
-    original_send, original_edit = target.send, target.edit
-
-    async def timed_send(content: str) -> Sent:
-        times.append(now[0])
-        return await original_send(content)
+    original_edit = target.edit
 
     async def timed_edit(message: Sent, content: str) -> None:
-        times.append(now[0])
+        times.append(asyncio.get_running_loop().time())
         await original_edit(message, content)
 
-    target.send, target.edit = timed_send, timed_edit  # type: ignore[method-assign]
-    writer = StreamWriter(target, pacer, pace_key=1, limit=100)
-    for n in range(30):
+    target.edit = timed_edit  # type: ignore[method-assign]
+    writer = unpaced(target, interval_seconds=0.05)
+    for n in range(12):
         writer.feed(f"word{n} ")
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.02)
     await writer.finish()
-    assert target.operations[0][0] == "send" and times[0] == 0.0
-    assert len(times) >= 3
-    assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(times))
+    intermediate = times[:-1]  # the final edit does not wait for the interval
+    assert len(intermediate) >= 2
+    assert all(later - earlier >= 0.05 for earlier, later in itertools.pairwise(intermediate))
     assert [m.content for m in target.messages] == split_message(writer.text, limit=100)
+
+
+async def test_a_short_answer_complete_within_the_hold_is_posted_once() -> None:
+    target = RecordingTarget(budgeted=True)
+    writer = unpaced(target, hold_seconds=10.0)
+    writer.feed("A short ")
+    await asyncio.sleep(0)
+    writer.feed("answer.")
+    async with asyncio.timeout(5):
+        await writer.finish()
+    assert target.operations == [("send", 1, "A short answer.")]
+
+
+async def test_the_final_text_does_not_wait_for_the_edit_interval() -> None:
+    target = RecordingTarget(budgeted=True)
+    writer = unpaced(target, interval_seconds=60.0)
+    writer.feed("First words")
+    await writer.first_visible.wait()
+    writer.feed(" and the rest.")
+    async with asyncio.timeout(5):
+        await writer.finish()
+    assert target.operations == [
+        ("send", 1, "First words" + STREAMING_MARKER),
+        ("edit", 1, "First words and the rest."),
+    ]
+
+
+async def test_an_edit_still_waiting_for_the_budget_when_the_answer_ends_is_never_sent() -> None:
+    # Two requests a second, both claimed by this answer (its first message and its final text):
+    # an intermediate edit has no room and waits; the end overtakes it.
+    budget = RequestBudget(2)
+    target = RecordingTarget(budgeted=True)
+    writer = unpaced(target, budget)
+    writer.feed("Partial")
+    await writer.first_visible.wait()
+    writer.feed(" text, then more")
+    for _ in range(5):
+        await asyncio.sleep(0)  # the edit is now waiting for a slot
+    async with asyncio.timeout(5):
+        await writer.finish()
+    assert target.operations == [
+        ("send", 1, "Partial" + STREAMING_MARKER),
+        ("edit", 1, "Partial text, then more"),
+    ]
+    assert budget.claimed == 0
