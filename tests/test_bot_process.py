@@ -61,14 +61,17 @@ async def test_a_missing_setting_stops_start_up_with_one_line(tmp_path: Path, mi
 async def test_the_process_answers_a_mention_and_exits_cleanly_on_sigterm(
     tmp_path: Path, portal_intent: bool
 ) -> None:
-    discord_fake = FakeDiscord(message_content_enabled=portal_intent)
+    discord_fake = FakeDiscord(message_content_enabled=portal_intent, rate_limits=True)
     model = FakeCompletions(api_key=API_KEY)
     await discord_fake.start()
     await model.start()
     guild = discord_fake.add_guild("Process Server")
     channel = discord_fake.add_text_channel(guild, "general")
     alice = discord_fake.add_member(guild, "alice")
-    env = fakes_env(tmp_path, discord_fake, model, DEV_GUILD_ID=str(guild.id), STREAM="false")
+    env = fakes_env(
+        tmp_path, discord_fake, model, DEV_GUILD_ID=str(guild.id), STREAM="false",
+        DISCORD_REQUESTS_PER_SECOND="22",  # one of two processes sharing the bot's token
+    )  # fmt: skip
     process = await run_bot(tmp_path, env)
     try:
         # With the intent off in the portal, the first IDENTIFY is refused (4014) and the bot
@@ -93,6 +96,7 @@ async def test_the_process_answers_a_mention_and_exits_cleanly_on_sigterm(
         assert ("Message Content intent is off" in log) is not portal_intent
         assert f"model gpt-5.2 at {model.base_url}, database {tmp_path}/state/bot.db" in log
         assert "PyNaCl" not in log and "davey" not in log  # the bot has no voice
+        assert "Discord requests: at most 22 per second from this process" in log
         assert (tmp_path / "state" / "bot.db").exists()
     finally:
         if process.returncode is None:
