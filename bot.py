@@ -79,6 +79,7 @@ class AssistantBot(commands.Bot):
         retry: RetryPolicy = DEFAULT_RETRY,
         message_content: bool = True,
         edit_interval_seconds: float = EDIT_INTERVAL_SECONDS,
+        discord_route_limits: bool = True,
     ) -> None:
         intents = discord.Intents.default()
         # Without it, thread follow-ups arrive empty; mentions and slash commands still work.
@@ -100,7 +101,7 @@ class AssistantBot(commands.Bot):
         self._retry = retry
         self._edit_interval_seconds = edit_interval_seconds
         # Every counted Discord request of this process takes a slot of one bot-wide budget.
-        self.requests = RequestBudget(settings.discord_requests_per_second)
+        self.requests = RequestBudget(settings.discord_requests_per_second, route_limits=discord_route_limits)
         gating.install(self.http, self.requests)
         self._closing: asyncio.Future[None] | None = None
         self._frozen = False

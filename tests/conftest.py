@@ -46,6 +46,8 @@ class Harness:
     task: asyncio.Task[None] | None = None
     # The completions retry policy every start_bot uses unless told otherwise (tests/faults: a fast one).
     retry: RetryPolicy = DEFAULT_RETRY
+    # The fake enforces Discord's rate limits; the bot then also keeps to the per-channel ones.
+    rate_limits: bool = False
 
     async def start_bot(
         self,
@@ -65,6 +67,7 @@ class Harness:
             clock=clock,
             edit_interval_seconds=edit_interval_seconds,
             retry=retry or self.retry,
+            discord_route_limits=self.rate_limits,
         )
         self.bot, self.task = bot, asyncio.create_task(bot.start(settings.discord_token.reveal()))
         ready = asyncio.create_task(bot.wait_until_ready())
@@ -122,8 +125,12 @@ def no_internet() -> Iterator[None]:
 
 @pytest.fixture
 def discord_rate_limits() -> bool:
-    """Whether the fake Discord enforces Discord's rate limits: on, as on Discord (a test may say False)."""
-    return True
+    """Whether the fake Discord enforces Discord's rate limits (and the bot keeps to the per-channel ones).
+
+    On in every module where Discord's limits bear on what it proves (streaming, load, many messages
+    in quick succession); off elsewhere, so that many exchanges in one channel run at full speed.
+    """
+    return False
 
 
 @pytest.fixture
@@ -167,6 +174,7 @@ async def harness(
     tmp_path: Path,
     retry_policy: RetryPolicy,
     settings_overrides: dict[str, Any],
+    discord_rate_limits: bool,
 ) -> AsyncIterator[Harness]:
     """A ready bot in a server with a #general channel and three members."""
     discord_fake, model = fakes
@@ -182,6 +190,7 @@ async def harness(
         bob=discord_fake.add_member(guild, "bob"),
         admin=discord_fake.add_member(guild, "admin", permissions=DEFAULT_MEMBER_PERMISSIONS | MANAGE_GUILD),
         retry=retry_policy,
+        rate_limits=discord_rate_limits,
     )
     await h.start_bot()
     yield h

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from assistant.delivery.requests import ROUTE_REQUESTS
 from assistant.errors import ChannelBusy, ShuttingDown, TooManyWaiting
 from tests.conftest import Harness
 from tests.fakes.completions import Reply
+
+
+@pytest.fixture
+def discord_rate_limits() -> bool:
+    """Discord's rate limits bear on these answers: the fake enforces them."""
+    return True
 
 
 async def test_a_member_who_waits_for_each_answer_is_never_slowed(harness: Harness) -> None:

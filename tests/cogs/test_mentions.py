@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from assistant.delivery.splitting import split_message
 from assistant.errors import AuthenticationFailed
 from cogs.mentions import EMPTY_MENTION_HINT
 from tests.conftest import Harness
 from tests.fakes.completions import Reply
+
+
+@pytest.fixture
+def discord_rate_limits() -> bool:
+    """Discord's rate limits bear on these answers: the fake enforces them."""
+    return True
 
 
 async def test_a_mention_is_answered_with_a_reply_to_the_member(harness: Harness) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import pytest
+
 from assistant.delivery.posting import CUT_OFF_NOTE
 from assistant.delivery.splitting import split_message
 from assistant.delivery.streaming import STREAMING_MARKER
@@ -12,6 +14,12 @@ from tests.conftest import Harness
 from tests.fakes.completions import Reply
 
 EDIT_INTERVAL_SECONDS = 0.25
+
+
+@pytest.fixture
+def discord_rate_limits() -> bool:
+    """Discord's rate limits bear on these answers: the fake enforces them."""
+    return True
 
 
 async def streaming(harness: Harness, **overrides: Any) -> None:
