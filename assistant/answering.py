@@ -56,6 +56,8 @@ class Question:
     # Once read: the images that go to the model, and the note telling the member what was left out.
     images: tuple[AttachedImage, ...] = ()
     note: str = ""
+    # False where the question stands alone: the channel's stored history is not sent.
+    with_history: bool = True
 
     @property
     def conversation(self) -> Hashable:
@@ -139,7 +141,9 @@ class Answerer:
         """Build the context, deliver the answer, and keep history in step with what was posted."""
         question = await self._read_files(question)
         labelled = label_user_turn(question.author_name, question.text)
-        context = await self._context.build(question.channel_id, labelled, question.images)
+        context = await self._context.build(
+            question.channel_id, labelled, question.images, with_history=question.with_history
+        )
         stored: list[int] = []
 
         async def commit(text: str, first_message_id: int | None) -> None:
@@ -188,7 +192,8 @@ class Answerer:
         reservation = await self._budgets.reserve(question.guild_id, question.author_id, estimate)
         charge = Charge(self._budgets, reservation)
         try:
-            if self._stream:
+            # A target with few messages gets the answer whole: streaming cannot know where to stop.
+            if self._stream and target.max_messages is None:
                 return await deliver_streamed(
                     self._completions, context, target, charge, commit, self._requests,
                     self._edit_interval_seconds, note=question.note,

@@ -69,21 +69,32 @@ class ContextBuilder:
             block_tokens = round(budget_tokens * WINDOW_BLOCK_FRACTION)
         self._block_tokens = max(SLIDING_WINDOW_TOKENS, block_tokens)
 
-    async def build(self, channel_id: int, question: str, images: Sequence[AttachedImage] = ()) -> Context:
+    async def build(
+        self,
+        channel_id: int,
+        question: str,
+        images: Sequence[AttachedImage] = (),
+        *,
+        with_history: bool = True,
+    ) -> Context:
         """Return the context for `question` (already labelled, with its `images`) asked in `channel_id`.
 
         `CONTEXT_TOKENS` covers the history and the question, images included; the system prompt
         is the persona and is always sent. A question that alone exceeds the budget is refused,
         never cut. Images of earlier turns in the window go again, newest first, while the
-        request holds fewer than `max_images`.
+        request holds fewer than `max_images`. Without history the question stands alone.
         """
         question_tokens = estimate_message_tokens(question) + sum(image.tokens for image in images)
         if question_tokens > self._budget_tokens:
             raise QuestionTooLong(question_tokens, self._budget_tokens)
-        turns = await self._history.window(
-            channel_id, budget_tokens=self._budget_tokens - question_tokens, block_tokens=self._block_tokens
-        )
-        turns = drop_orphaned_answer(turns)
+        turns: list[Turn] = []
+        if with_history:
+            turns = await self._history.window(
+                channel_id,
+                budget_tokens=self._budget_tokens - question_tokens,
+                block_tokens=self._block_tokens,
+            )
+            turns = drop_orphaned_answer(turns)
         earlier = await self._earlier_images(channel_id, turns, self._max_images - len(images))
         messages: list[ChatMessage] = [{"role": "system", "content": self._system_prompt}]
         messages.extend(

@@ -16,7 +16,7 @@ from assistant.budgets.gate import Charge
 from assistant.context import Context
 from assistant.delivery.replies import ReplyTarget
 from assistant.delivery.requests import RequestBudget
-from assistant.delivery.splitting import split_message
+from assistant.delivery.splitting import split_capped
 from assistant.delivery.streaming import EDIT_INTERVAL_SECONDS, StreamWriter
 from assistant.errors import (
     CompletionError,
@@ -33,6 +33,8 @@ from assistant.model.tokens import estimate_text_tokens
 log = logging.getLogger(__name__)
 
 TRUNCATED_NOTE = "\n\n-# (The answer was cut off: it reached the model's length limit.)"
+# Where Discord allows only a few messages per interaction (a user install the server lacks).
+SHORTENED_NOTE = "\n\n-# (Shortened: Discord lets an app send only {count} messages here.)"
 CUT_OFF_NOTE = "\n\n-# ⚠️ The answer was cut off: {reason} Ask again for a complete answer."
 _CUT_OFF_REASONS: tuple[tuple[type[CompletionError], str], ...] = (
     (RequestTimedOut, "the AI service stopped sending it."),
@@ -81,7 +83,9 @@ async def deliver_whole(
         try:
             text = completion.text + (TRUNCATED_NOTE if completion.finish_reason == "length" else "")
             text += f"\n\n{note}" if note else ""
-            ids = [(await target.send(part)).id for part in split_message(text)]
+            cap = target.max_messages
+            shortened = SHORTENED_NOTE.format(count=cap)
+            ids = [(await target.send(part)).id for part in split_capped(text, cap, shortened)]
         finally:
             await settling
     finally:

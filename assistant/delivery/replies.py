@@ -43,6 +43,11 @@ class ReplyTarget(Protocol):
         """Tell whether writes here count against the bot's global limit (webhooks do not)."""
         ...
 
+    @property
+    def max_messages(self) -> int | None:
+        """Return how many messages this target may post at most (None: no limit)."""
+        ...
+
     async def send(self, content: str) -> Any:
         """Post one message (at most 2,000 characters) and return it."""
         ...
@@ -58,6 +63,8 @@ class ReplyTarget(Protocol):
 
 class MessageReply:
     """Answers a member's message: the first part replies to it, the rest follow in the channel."""
+
+    max_messages: int | None = None
 
     def __init__(self, message: discord.Message) -> None:
         self._message = message
@@ -96,6 +103,8 @@ class MessageReply:
 class ChannelReply:
     """Posts into a channel or thread without replying to anything."""
 
+    max_messages: int | None = None
+
     def __init__(self, channel: discord.abc.Messageable) -> None:
         self._channel = channel
 
@@ -125,9 +134,13 @@ class ChannelReply:
 class InteractionReply:
     """Answers a deferred slash command with followups (the first replaces "is thinking…")."""
 
-    def __init__(self, interaction: discord.Interaction, *, ephemeral: bool) -> None:
+    def __init__(
+        self, interaction: discord.Interaction, *, ephemeral: bool, max_messages: int | None = None
+    ) -> None:
         self._interaction = interaction
         self._ephemeral = ephemeral
+        # Discord's followup limit where only a user install lets the app answer.
+        self.max_messages = max_messages
 
     async def send(self, content: str) -> discord.WebhookMessage:
         """Post the next part."""

@@ -206,3 +206,14 @@ def _cut_ok(text: str, i: int, openers: frozenset[int]) -> bool:
         return False
     # Mid-line: neither split a fence line nor start the next part with a fence-like run.
     return not (_FENCE_LINE.match(text, start) or _FENCE_LINE.match(text, i))
+
+
+def split_capped(text: str, max_parts: int | None, note: str) -> list[str]:
+    """Split ``text`` like :func:`split_message`, at most ``max_parts`` of them, ``note`` ending a cut."""
+    parts = split_message(text)
+    if max_parts is None or len(parts) <= max_parts:
+        return parts
+    # Split again with room for the note, so the last kept part still fits with it.
+    kept = split_message(text, limit=DISCORD_MESSAGE_LIMIT - len(note))[:max_parts]
+    kept[-1] += note
+    return kept

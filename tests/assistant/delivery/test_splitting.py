@@ -15,6 +15,7 @@ from assistant.delivery.splitting import (
     Part,
     fence_state,
     find_split,
+    split_capped,
     split_message,
     split_parts,
     split_point,
@@ -290,3 +291,28 @@ def test_text_within_limit_is_one_part(text: str) -> None:
     limit = max(100, len(text))
     assert split_parts(text, limit=limit) == [Part(text)]
     assert split_message(text, limit=limit) == ([text] if text.strip() else [])
+
+
+NOTE = "\n\n-# (Shortened.)"
+
+
+@FAST
+@given(
+    st.text(alphabet=st.sampled_from("ab \n`py"), min_size=0, max_size=12_000),
+    st.integers(min_value=1, max_value=6),
+)
+def test_a_capped_split_keeps_the_cap_and_says_when_it_cut(text: str, cap: int) -> None:
+    parts = split_capped(text, cap, NOTE)
+    whole = split_message(text)
+    if len(whole) <= cap:
+        assert parts == whole
+        return
+    assert len(parts) == cap
+    assert all(len(part) <= DISCORD_MESSAGE_LIMIT for part in parts)
+    assert parts[-1].endswith(NOTE) and not any(part.endswith(NOTE) for part in parts[:-1])
+    assert all(balanced(part) for part in parts)
+
+
+def test_an_uncapped_split_is_the_plain_split() -> None:
+    text = "word " * 2_000
+    assert split_capped(text, None, NOTE) == split_message(text)
