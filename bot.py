@@ -49,7 +49,7 @@ from storage.threads import ThreadStore
 
 log = logging.getLogger("bot")
 
-EXTENSIONS = ("cogs.mentions", "cogs.ask", "cogs.chat", "cogs.reset", "cogs.quota")
+EXTENSIONS = ("cogs.mentions", "cogs.ask", "cogs.chat", "cogs.reset", "cogs.quota", "cogs.summarize")
 ENV_FILE = Path(__file__).resolve().with_name(".env")
 # Discord's JSON error code when the bot is not in a server it addresses.
 MISSING_ACCESS = 50001
