@@ -49,6 +49,7 @@ class Summarize(commands.Cog):
         count=f"How many of the latest messages to read ({COUNT_MIN}-{COUNT_MAX}, default {COUNT_DEFAULT}).",
         private="Only you see the summary (the default).",
     )
+    @app_commands.allowed_installs(guilds=True, users=False)
     @app_commands.guild_only()
     async def summarize(
         self,
