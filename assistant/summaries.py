@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from assistant.context import label_user_turn
 from assistant.delivery.streaming import STREAMING_MARKER
 from assistant.errors import GENERIC_FAILURE, BotError
-from assistant.model.tokens import estimate_message_tokens, estimate_text_tokens
+from assistant.model.tokens import estimate_message_tokens, estimate_text_tokens, load_encoding
 
 SUMMARY_INSTRUCTION = (
     "Summarize the Discord conversation below for someone who missed it: the topics discussed, "
@@ -104,20 +104,29 @@ def fit_transcript(messages: Sequence[Said], *, asker: str, budget_tokens: int) 
     """
     kept = [transcript_line(said) for said in messages if worth_summarizing(said)]
     head = SUMMARY_INSTRUCTION + "\n\n"
-    # Each part is estimated on its own: the sum never undercounts the joined text.
     room = budget_tokens - estimate_message_tokens(label_user_turn(asker, head))
     chosen: list[str] = []
     for line in reversed(kept):
         cost = estimate_text_tokens(line + "\n")
         if cost > room:
             if not chosen and room > 1:
-                # A character costs at most one token; the ellipsis and newline take the last two.
-                chosen.append(line[: room - 2] + ELLIPSIS)
+                chosen.append(cut_to_tokens(line, room - 1) + ELLIPSIS)
             break
         chosen.append(line)
         room -= cost
     chosen.reverse()
+    # Counted piece by piece above; the joined text can tokenize a little differently.
+    while (
+        chosen and estimate_message_tokens(label_user_turn(asker, head + "\n".join(chosen))) > budget_tokens
+    ):
+        chosen.pop(0)
     return Transcript(head + "\n".join(chosen), covered=len(chosen), left_out=len(kept) - len(chosen))
+
+
+def cut_to_tokens(text: str, tokens: int) -> str:
+    """Return the start of `text` that is at most `tokens` tokens long."""
+    encoding = load_encoding()
+    return encoding.decode(encoding.encode_ordinary(text)[: max(tokens, 0)], errors="ignore")
 
 
 def coverage_footer(transcript: Transcript) -> str:
