@@ -132,7 +132,7 @@ def cut_to_tokens(text: str, tokens: int) -> str:
 def coverage_footer(transcript: Transcript) -> str:
     """Return the line under the summary saying how many messages it covers."""
     noun = "message" if transcript.covered == 1 else "messages"
-    footer = f"\n\n-# Summary of the last {transcript.covered} {noun} here"
+    footer = f"-# Summary of the last {transcript.covered} {noun} here"
     if transcript.left_out:
         footer += f"; {transcript.left_out} older ones did not fit in `CONTEXT_TOKENS`"
     return footer + "."

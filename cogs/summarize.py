@@ -82,7 +82,7 @@ class Summarize(commands.Cog):
             text=transcript.request,
             record=False,
             with_history=False,
-            footer=coverage_footer(transcript),
+            note=coverage_footer(transcript),
         )
         await self.bot.answerer.answer(question, InteractionReply(interaction, ephemeral=private))
 

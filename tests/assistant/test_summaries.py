@@ -98,7 +98,7 @@ def test_the_request_never_exceeds_the_budget(messages: list[Said], budget: int)
 def test_the_footer_says_how_many_messages_and_whether_some_did_not_fit() -> None:
     messages = [Said("alice", "hello")] * 3
     assert coverage_footer(fit_transcript(messages, asker="b", budget_tokens=5_000)) == (
-        "\n\n-# Summary of the last 3 messages here."
+        "-# Summary of the last 3 messages here."
     )
     many = [Said("alice", "word " * 100)] * 30
     footer = coverage_footer(fit_transcript(many, asker="b", budget_tokens=1_000))
