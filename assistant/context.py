@@ -18,7 +18,7 @@ from typing import Any
 from assistant.errors import QuestionTooLong
 from assistant.model.tokens import REPLY_PRIMING_TOKENS, estimate_message_tokens
 from storage.history import HistoryStore, Turn
-from storage.images import AttachedImage, ImageStore
+from storage.images import IMAGE_LINE_PREFIX, AttachedImage, ImageStore
 
 # A chat message; its content is a string, or text and image parts when images go with it.
 ChatMessage = dict[str, Any]
@@ -113,6 +113,8 @@ class ContextBuilder:
         """Return the newest stored images of the window's turns (at most `room`), by turn id."""
         if self._images is None or room <= 0 or not turns or turns[0].id is None:
             return {}
+        if not any(IMAGE_LINE_PREFIX in turn.content for turn in turns if turn.role == "user"):
+            return {}  # a text-only window: the answer path is what it was before images
         found: dict[int | None, list[AttachedImage]] = {}
         for stored in await self._images.newest(channel_id, since_turn_id=turns[0].id, limit=room):
             found.setdefault(stored.turn_id, []).append(stored.image)

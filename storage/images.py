@@ -11,6 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+# How a stored turn's text names each of its images. Context building looks for it before asking
+# the store, so a window of text-only turns costs no image query.
+IMAGE_LINE_PREFIX = "[image: "
+
+
+def image_line(filename: str) -> str:
+    """Return the line that names an attached image in its turn's text."""
+    return f"{IMAGE_LINE_PREFIX}{filename}]"
+
 
 @dataclass(frozen=True)
 class AttachedImage:

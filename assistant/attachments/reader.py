@@ -14,7 +14,7 @@ from assistant.attachments.kinds import FileRef, Kind, kind_of
 from assistant.attachments.text import decode_text, fenced_file, looks_binary
 from assistant.errors import FileTooLong
 from assistant.model.tokens import estimate_text_tokens
-from storage.images import AttachedImage
+from storage.images import AttachedImage, image_line
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def _assemble(files: Sequence[FileRef], results: Sequence[Outcome]) -> ReadFiles
     for file, result in zip(files, results, strict=True):
         if isinstance(result, AttachedImage):
             images.append(result)
-            manifest.append(f"[image: {file.filename}]")
+            manifest.append(image_line(file.filename))
         elif isinstance(result, Skipped):
             skipped.append(f"{file.filename} ({result.reason})")
             manifest.append(f"[attached, not read: {file.filename}]")
