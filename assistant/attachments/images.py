@@ -19,7 +19,7 @@ import math
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from storage.images import AttachedImage
 
@@ -39,6 +39,16 @@ JPEG_QUALITY = 85
 PNG_MAX_BYTES = 512 * 1024
 _ROTATED_ORIENTATIONS = frozenset({5, 6, 7, 8})
 _EXIF_ORIENTATION = 0x0112
+# EXIF orientation → the transposition that stands the image upright (as ImageOps.exif_transpose).
+_TRANSPOSITIONS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 class UnreadableImage(Exception):
@@ -97,19 +107,28 @@ def prepare_image(filename: str, data: bytes) -> AttachedImage:
 
 
 def _upright_and_scaled(source: Image.Image) -> Image.Image:
-    """Decode the first frame (a JPEG at reduced scale when it can), upright, at the model's size."""
+    """Decode the first frame at the model's size, then stand it upright.
+
+    Memory is the full decoded bitmap once (3 bytes a pixel: ~150 MB at 50 megapixels), never a
+    second copy of it: a JPEG decodes straight at 1/2, 1/4 or 1/8 scale when the target allows,
+    and everything else (mode conversion, rotation) happens on the small result.
+    """
     orientation = source.getexif().get(_EXIF_ORIENTATION, 1)
     rotated = orientation in _ROTATED_ORIENTATIONS
-    upright = (source.height, source.width) if rotated else (source.width, source.height)
-    target = model_size(*upright)
-    # JPEG only: decode at 1/2, 1/4 or 1/8 scale straight away when the target allows it.
-    source.draft("RGB", (target.height, target.width) if rotated else (target.width, target.height))
+    upright = model_size(*((source.height, source.width) if rotated else source.size))
+    target = (upright.height, upright.width) if rotated else (upright.width, upright.height)
+    source.draft("RGB", target)  # JPEG only
     source.seek(0)  # a GIF's or WEBP's first frame
-    frame = ImageOps.exif_transpose(source)
-    has_alpha = frame.mode in ("RGBA", "LA", "PA") or "transparency" in frame.info
-    frame = frame.convert("RGBA" if has_alpha else "RGB")
-    if frame.size != (target.width, target.height):
-        frame = frame.resize((target.width, target.height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    has_alpha = source.mode in ("RGBA", "LA", "PA") or "transparency" in source.info
+    mode = "RGBA" if has_alpha else "RGB"
+    # Palette and bilevel images cannot be resampled smoothly: they are converted first.
+    frame = source if source.mode in ("RGB", "RGBA", "L", "LA") else source.convert(mode)
+    if frame.size != target:
+        frame = frame.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if frame.mode != mode or frame is source:
+        frame = frame.convert(mode)  # also detaches the result from the file
+    if orientation in _TRANSPOSITIONS:
+        frame = frame.transpose(_TRANSPOSITIONS[orientation])
     frame.info.clear()  # nothing of the file travels on: not EXIF, ICC, comments or text chunks
     return frame
 
