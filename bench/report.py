@@ -114,6 +114,22 @@ def memory_table(result: dict[str, Any]) -> str:
     return table(header, [row])
 
 
+def attachments_table(result: dict[str, Any]) -> str:
+    """Preparing four images at once, and context builds with and without images."""
+    p, b = result["prepare"], result["build"]
+    single = ", ".join(f"{name} {ms:g}" for name, ms in p["one_at_a_time_ms"].items())
+    prepare = table(
+        ["images", "input MiB", "all four s", "peak RSS MB (added)", "sent KiB", "tokens", "each alone ms"],
+        [[p["images"], p["input_mib"], p["seconds"], f"{p['peak_rss_mb']} (+{p['added_peak_mb']})",
+          p["sent_kib"], p["tokens"], single]],
+    )  # fmt: skip
+    builds = [[name, ms(summary, "p50", "p99")] for name, summary in b["text_only_build_ms"].items()]
+    builds.append([f"four stored images in the window ({b['four_images_request_kib']} KiB request)",
+                   ms(b["four_images_build_ms"], "p50", "p99")])  # fmt: skip
+    header = [f"context build, {b['history_exchanges']}-exchange history", "ms p50 / p99"]
+    return "**Attachments**: four images prepared at once\n\n" + prepare + "\n\n" + table(header, builds)
+
+
 def targets(results: dict[str, Any]) -> list[list[str]]:
     """Return each target, the figure it is judged on, and whether it is met."""
     busiest = max(results["latency"], key=lambda r: r["conversations"])
@@ -162,6 +178,7 @@ def render(results: dict[str, Any]) -> str:
             + tokens_table(results["tokens"]),
             "**Token counting** per answer (the question twice, the answer once); tokenizer loaded once in "
             f"{results['token_cost']['load_seconds']:g} s\n\n" + token_cost_table(results["token_cost"]),
+            *([attachments_table(results["attachments"])] if "attachments" in results else []),
             "**History at scale** (CONTEXT_TOKENS 16,000; warm page cache)\n\n"
             + history_table(results["history"]),
             "**Memory** of the bot process\n\n" + memory_table(results["memory"]),

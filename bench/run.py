@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from assistant.delivery.streaming import EDIT_INTERVAL_SECONDS
+from bench.attachments import attachments
 from bench.history_scale import history_at_scale
 from bench.live import Load, latency, streaming, throughput
 from bench.memory import memory
 from bench.metrics_cost import metrics_cost
-from bench.report import metrics_table, render
+from bench.report import attachments_table, metrics_table, render
 from bench.token_cost import token_cost
 from bench.tokens import tokens
 
@@ -53,6 +54,8 @@ class Plan:
     memory_conversations: int
     token_turns: int
     token_cost_answers: int
+    image_scale: float  # 1.0: images just under 10 MiB
+    build_samples_images: int
 
 
 FULL = Plan(
@@ -69,6 +72,8 @@ FULL = Plan(
     memory_conversations=10_000,
     token_turns=50,
     token_cost_answers=2_000,
+    image_scale=1.0,
+    build_samples_images=400,
 )
 QUICK = Plan(**{**FULL.__dict__, "mode": "quick", "history_sizes": (10**4, 10**5, 10**6)})
 SMOKE = Plan(
@@ -85,6 +90,8 @@ SMOKE = Plan(
     memory_conversations=20,
     token_turns=4,
     token_cost_answers=20,
+    image_scale=0.05,
+    build_samples_images=20,
 )
 
 
@@ -117,6 +124,9 @@ async def run(plan: Plan, workdir: Path) -> dict[str, Any]:
     results["metrics"] = await metrics_cost(workdir, plan.metrics, plan.metrics_pairs)
     results["tokens"] = await tokens(workdir, plan.token_turns)
     results["token_cost"] = token_cost(plan.token_cost_answers)
+    results["attachments"] = await attachments(
+        workdir, scale=plan.image_scale, samples=plan.build_samples_images
+    )
     results["history"] = await history_at_scale(workdir, list(plan.history_sizes), plan.build_samples)
     log.info("tokens and history done after %.1f s", time.perf_counter() - started)
     results["memory"] = await memory(workdir, plan.memory_conversations)
@@ -135,6 +145,11 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="only the metrics' cost: added latency, metrics off and on",
     )
+    parser.add_argument(
+        "--attachments",
+        action="store_true",
+        help="only the attachments: preparing four ~10 MiB images, context builds with and without images",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"where to write the JSON ({RESULTS})")
     return parser.parse_args(argv)
 
@@ -150,6 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments.metrics:
             figures = asyncio.run(metrics_cost(Path(workdir), plan.metrics, plan.metrics_pairs))
             print(metrics_table(figures))
+            return 0
+        if arguments.attachments:
+            figures = asyncio.run(
+                attachments(Path(workdir), scale=plan.image_scale, samples=plan.build_samples_images)
+            )
+            print(attachments_table(figures))
             return 0
         results = asyncio.run(run(plan, Path(workdir)))
     arguments.out.parent.mkdir(parents=True, exist_ok=True)

@@ -102,3 +102,12 @@ def test_metrics_cost_figures(results: dict[str, Any]) -> None:
     cost = results["metrics"]
     assert cost["answers_each"] > 0 and cost["off_ms"]["n"] == cost["on_ms"]["n"] == cost["answers_each"]
     assert sane(cost["off_ms"]) and sane(cost["on_ms"])
+
+
+def test_attachment_figures(results: dict[str, Any]) -> None:
+    prepare = results["attachments"]["prepare"]
+    assert prepare["images"] == 4 and prepare["skipped"] == [] and prepare["tokens"] >= 4 * 85
+    assert 0 < prepare["rss_before_mb"] <= prepare["peak_rss_mb"] and prepare["seconds"] > 0
+    build = results["attachments"]["build"]
+    assert all(sane(summary) for summary in build["text_only_build_ms"].values())
+    assert sane(build["four_images_build_ms"]) and build["four_images_request_kib"] > 0
