@@ -11,6 +11,7 @@ from typing import Protocol
 
 from storage.history import HistoryStore
 from storage.images import ImageStore
+from storage.settings import SettingsStore
 from storage.threads import ThreadStore
 from storage.usage import UsageStore
 
@@ -40,6 +41,7 @@ class Storage:
     images: ImageStore
     threads: ThreadStore
     usage: UsageStore
+    settings: SettingsStore
 
     async def close(self) -> None:
         """Close the database once pending work has finished."""

@@ -8,6 +8,7 @@ from storage.backend import Storage
 from storage.sqlite.database import Database
 from storage.sqlite.history import SqliteHistoryStore
 from storage.sqlite.images import SqliteImageStore
+from storage.sqlite.settings import SqliteSettingsStore
 from storage.sqlite.threads import SqliteThreadStore
 from storage.sqlite.usage import SqliteUsageStore
 
@@ -21,4 +22,5 @@ async def open_sqlite(path: Path) -> Storage:
         images=SqliteImageStore(database),
         threads=SqliteThreadStore(database),
         usage=SqliteUsageStore(database),
+        settings=SqliteSettingsStore(database),
     )
