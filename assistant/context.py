@@ -43,6 +43,7 @@ class Context:
     messages: list[ChatMessage]
     prompt_tokens: int
     history_turns: int
+    reasoning_effort: str | None = None  # sent as `reasoning_effort`; None: not sent
 
 
 class ContextBuilder:

@@ -32,6 +32,9 @@ MAX_IMAGES_PER_REQUEST = 20
 # Discord allows a bot 50 requests per second unless it has granted that bot more.
 MAX_DISCORD_REQUESTS_PER_SECOND = 1_000
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+# What `reasoning_effort` may be; REASONING_EFFORT empty means the parameter is not sent at all.
+REASONING_EFFORTS = ("none", "low", "medium", "high", "xhigh")
+DEFAULT_REASONING_EFFORT = "low"
 
 
 class SettingsError(Exception):
@@ -80,6 +83,7 @@ class Settings:
     allow_dms: bool = False
     max_images: int = 4
     discord_requests_per_second: int = 45
+    reasoning_effort: str | None = DEFAULT_REASONING_EFFORT  # None: not sent
     # Test and self-hosting hooks: point discord.py at another Discord-compatible endpoint.
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
@@ -111,6 +115,7 @@ class Settings:
             discord_requests_per_second=reader.get(
                 "DISCORD_REQUESTS_PER_SECOND", "45", _int_between(1, MAX_DISCORD_REQUESTS_PER_SECOND)
             ),
+            reasoning_effort=reader.get_or_empty("REASONING_EFFORT", DEFAULT_REASONING_EFFORT, _effort),
             discord_api_base=reader.get("DISCORD_API_BASE", "", _optional_url),
             discord_gateway_url=reader.get("DISCORD_GATEWAY_URL", "", _optional_url),
         )
@@ -136,6 +141,12 @@ class _Reader:
             return parse(raw)
         except ValueError as exc:
             raise SettingsError(f"{name} is malformed: {exc} (see .env.example).") from None
+
+    def get_or_empty(self, name: str, default: str, parse: Callable[[str], T]) -> T:
+        """Read a setting whose empty value means something (it is not the default)."""
+        if name not in self._env:
+            return self.get(name, default, parse)
+        return self.get(name, "", parse)
 
 
 def parse_database_url(url: str) -> Path:
@@ -228,6 +239,17 @@ def _optional_host_port(value: str) -> tuple[str, int] | None:
     if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
         raise ValueError(f"expected host:port, such as 127.0.0.1:9464 or 0.0.0.0:9464, got {value!r}")
     return host, int(port)
+
+
+def _effort(value: str) -> str | None:
+    if not value:
+        return None
+    lowered = value.lower()
+    if lowered not in REASONING_EFFORTS:
+        raise ValueError(
+            f"expected one of {', '.join(REASONING_EFFORTS)} (or empty: not sent), got {value!r}"
+        )
+    return lowered
 
 
 def _log_level(value: str) -> str:

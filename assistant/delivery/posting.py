@@ -75,7 +75,9 @@ async def deliver_whole(
     claim = budget.claim(1 if target.budgeted else 0)  # keep room for the answer's message
     try:
         async with target.working():
-            completion = await completions.complete(context.messages)
+            completion = await completions.complete(
+                context.messages, reasoning_effort=context.reasoning_effort
+            )
         usage = completion.usage or estimated_usage(context, completion.text)
         await commit(completion.text, None)
         # Recording the usage need not hold up the answer: it runs while the parts are posted.
@@ -110,7 +112,9 @@ async def deliver_streamed(
     try:
         async with (
             working_until(target, writer.first_visible),
-            contextlib.aclosing(completions.stream(context.messages)) as events,
+            contextlib.aclosing(
+                completions.stream(context.messages, reasoning_effort=context.reasoning_effort)
+            ) as events,
         ):
             async for event in events:
                 if isinstance(event, TextDelta):

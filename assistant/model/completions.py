@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 
 from assistant.errors import CompletionError, ConnectionFailed, RequestTimedOut
+from assistant.model.reasoning import PARAMETER, ReasoningEffortRejected, rejection_of
 from assistant.model.retrying import Attempts, RetryPolicy
 from assistant.model.sse import read_stream
 from assistant.model.wire import (
@@ -91,6 +92,9 @@ class CompletionsClient:
         self._sleep = sleep
         self._clock = clock
         self._url = f"{self.base_url}/chat/completions"
+        # Once the service rejects reasoning_effort, it is not sent again by this process.
+        self.reasoning_effort_supported = True
+        self.rejected_efforts: set[str] = set()
         self._timeout = aiohttp.ClientTimeout(
             total=timeouts.total_seconds, connect=timeouts.connect_seconds, sock_read=timeouts.read_seconds
         )
@@ -98,20 +102,27 @@ class CompletionsClient:
     def __repr__(self) -> str:
         return f"CompletionsClient(base_url={self.base_url!r}, model={self.model!r})"
 
-    async def complete(self, messages: Sequence[Mapping[str, Any]]) -> Completion:
+    async def complete(
+        self, messages: Sequence[Mapping[str, Any]], *, reasoning_effort: str | None = None
+    ) -> Completion:
         """Ask for a whole answer, retrying transient failures."""
-        body = self._body(messages, stream=False)
+        body = self._body(messages, stream=False, reasoning_effort=reasoning_effort)
         attempts = self._attempts()
         while True:
             attempts.begin()
             try:
                 return await self._complete_once(body)
+            except ReasoningEffortRejected as exc:
+                body = self._without_reasoning_effort(body, exc)
+                continue  # the same question again, not a retry of a failure
             except CompletionError as exc:
                 await attempts.failed(self._scrubbed(exc))
 
-    async def stream(self, messages: Sequence[Mapping[str, Any]]) -> AsyncGenerator[StreamEvent, None]:
+    async def stream(
+        self, messages: Sequence[Mapping[str, Any]], *, reasoning_effort: str | None = None
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Yield the answer as text deltas then one StreamEnd; retry only until the first delta."""
-        body = self._body(messages, stream=True)
+        body = self._body(messages, stream=True, reasoning_effort=reasoning_effort)
         attempts = self._attempts()
         while True:
             attempts.begin()
@@ -122,18 +133,51 @@ class CompletionsClient:
                         delivered = delivered or isinstance(event, TextDelta)
                         yield event
                 return
+            except ReasoningEffortRejected as exc:
+                body = self._without_reasoning_effort(body, exc)
+                continue
             except CompletionError as exc:
                 await attempts.failed(self._scrubbed(exc), retryable=not delivered)
 
     def _attempts(self) -> Attempts:
         return Attempts(self.retry, clock=self._clock, sleep=self._sleep)
 
-    def _body(self, messages: Sequence[Mapping[str, Any]], *, stream: bool) -> dict[str, Any]:
+    def _body(
+        self, messages: Sequence[Mapping[str, Any]], *, stream: bool, reasoning_effort: str | None
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model, "messages": [dict(message) for message in messages]}
+        if self.sends_reasoning_effort(reasoning_effort):
+            body[PARAMETER] = reasoning_effort
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
         return body
+
+    def sends_reasoning_effort(self, effort: str | None) -> bool:
+        """Tell whether a request asking for `effort` carries it (the service has not rejected it)."""
+        return effort is not None and self.reasoning_effort_supported and effort not in self.rejected_efforts
+
+    def _without_reasoning_effort(
+        self, body: dict[str, Any], rejected: ReasoningEffortRejected
+    ) -> dict[str, Any]:
+        """Stop sending what the service rejected (the parameter or one value); return the body without it."""
+        effort = body.get(PARAMETER)
+        # Requests in flight together may all be rejected: the first one tells the log.
+        if rejected.rejected == "parameter" and self.reasoning_effort_supported:
+            self.reasoning_effort_supported = False
+            log.warning(
+                "The completions service does not support reasoning_effort (%s): questions are sent "
+                "without it from now on, so REASONING_EFFORT and /config reasoning have no effect",
+                self._scrubbed(rejected),
+            )
+        elif rejected.rejected == "value" and str(effort) not in self.rejected_efforts:
+            self.rejected_efforts.add(str(effort))
+            log.warning(
+                "The completions service rejects reasoning_effort %r (%s): it is not sent from now on",
+                effort,
+                self._scrubbed(rejected),
+            )
+        return {key: value for key, value in body.items() if key != PARAMETER}
 
     async def _complete_once(self, body: dict[str, Any]) -> Completion:
         async with self._post(body) as response:
@@ -163,6 +207,9 @@ class CompletionsClient:
                 request_id = request_id_of(response.headers)
                 if not 200 <= response.status < 300:
                     raw = await response.read()
+                    if PARAMETER in body and (rejected := rejection_of(response.status, raw)) is not None:
+                        error = classify_error(response.status, raw, request_id=request_id)
+                        raise ReasoningEffortRejected(str(error), rejected=rejected)
                     raise classify_error(response.status, raw, response.headers, request_id=request_id)
                 yield response
         except CompletionError as exc:

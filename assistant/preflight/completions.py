@@ -40,7 +40,7 @@ from assistant.preflight.results import (
 )
 from assistant.settings import Settings
 
-KEY, MODEL = "EvoLink API key", "Model"
+KEY, MODEL, REASONING = "EvoLink API key", "Model", "Reasoning effort"
 PING_MESSAGES = ({"role": "user", "content": "ping"},)
 # How classify_error starts every error's text: "HTTP 402, code insufficient_user_quota (request id …): …".
 _ERROR_PREFIX = re.compile(r"^HTTP (\d{3})(?:, code ([^\s(:]+))?")
@@ -103,7 +103,7 @@ async def _check_with_completion(
         retry=RetryPolicy(attempts=1),  # the check reports what happened; a retry would only delay that
     )
     try:
-        await client.complete(PING_MESSAGES)
+        await client.complete(PING_MESSAGES, reasoning_effort=settings.reasoning_effort)
     except (EmptyAnswer, ContentFiltered):
         pass  # an answer without text still went through the key, the credit and the model
     except BadRequest as exc:
@@ -116,7 +116,18 @@ async def _check_with_completion(
     except CompletionError as exc:
         return [_service_failure(settings, exc), _skipped_model()]
     answered = CheckResult(Status.OK, MODEL, f"{settings.evolink_model} answered a test message")
-    return [_key_accepted(settings), answered]
+    return [_key_accepted(settings), answered, *_reasoning_ignored(settings, client)]
+
+
+def _reasoning_ignored(settings: Settings, client: CompletionsClient) -> list[CheckResult]:
+    """Return a warning when the service rejected the reasoning effort the bot sends (else nothing)."""
+    effort = settings.reasoning_effort
+    if effort is None or client.sends_reasoning_effort(effort):
+        return []
+    what = "reasoning_effort" if not client.reasoning_effort_supported else f"reasoning_effort {effort}"
+    summary = f"the service does not accept {what}: the bot asks without it, so the setting is ignored"
+    fix = "set REASONING_EFFORT= (empty) to stop sending it, or use a model that supports it"
+    return [CheckResult(Status.WARN, REASONING, summary, fix)]
 
 
 def _service_failure(settings: Settings, exc: CompletionError) -> CheckResult:

@@ -106,3 +106,29 @@ def test_database_url_forms() -> None:
     assert parse_database_url("sqlite:////tmp/x.db") == Path("/tmp/x.db")
     with pytest.raises(ValueError):
         parse_database_url("sqlite:///")
+
+
+@pytest.mark.parametrize(
+    ("env", "effort"),
+    [
+        ({}, "low"),
+        ({"REASONING_EFFORT": "high"}, "high"),
+        ({"REASONING_EFFORT": " XHigh "}, "xhigh"),
+        ({"REASONING_EFFORT": "none"}, "none"),
+        ({"REASONING_EFFORT": ""}, None),
+        ({"REASONING_EFFORT": "   "}, None),
+    ],
+)
+def test_reasoning_effort_defaults_to_low_and_empty_means_not_sent(
+    env: dict[str, str], effort: str | None
+) -> None:
+    assert Settings.from_env(REQUIRED | env).reasoning_effort == effort
+
+
+def test_an_unknown_reasoning_effort_is_named_with_the_choices() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(REQUIRED | {"REASONING_EFFORT": "maximum"})
+    assert str(raised.value) == (
+        "REASONING_EFFORT is malformed: expected one of none, low, medium, high, xhigh "
+        "(or empty: not sent), got 'maximum' (see .env.example)."
+    )

@@ -23,7 +23,7 @@ from aiohttp import web
 
 from .completions_answers import raw_answer, stream_answer, whole_answer
 from .completions_content import image_urls, text_of
-from .completions_rules import body_problem, error_response
+from .completions_rules import body_problem, error_response, reasoning_problem
 from .prompt_cache import PromptCache
 
 MODEL_ID = "gpt-5.2"
@@ -124,10 +124,13 @@ class FakeCompletions:
         model: str = MODEL_ID,
         models_route: bool = True,
         prompt_cache: bool = False,
+        reasoning_effort_supported: bool = True,
     ) -> None:
         self.api_key = api_key
         self.model = model
         self.models_route = models_route  # False: no GET /v1/models (404), as some compatible services
+        # False: `reasoning_effort` is refused with OpenAI's 400 "Unsupported parameter" (a model without it).
+        self.reasoning_effort_supported = reasoning_effort_supported
         # Off by default: "auto" usage then keeps its plain chars / 4 prompt count and 0 cached.
         self.prompt_cache = PromptCache() if prompt_cache else None
         self.base_url = ""  # "http://127.0.0.1:{port}/v1" once started
@@ -199,6 +202,9 @@ class FakeCompletions:
         if (problem := body_problem(body, self.model)) is not None:
             status, code, message = problem
             return error_response(status, code, message, "invalid_request_error", headers)
+        if (rejected := reasoning_problem(body, self.reasoning_effort_supported)) is not None:
+            code, message = rejected
+            return error_response(400, code, message, "invalid_request_error", headers, "reasoning_effort")
         if self.prompt_cache is not None:
             recorded.cache_figures = self.prompt_cache.serve(recorded.messages)
         reply = self._queue.popleft() if self._queue else self.default(recorded)

@@ -10,6 +10,24 @@ from aiohttp import web
 from .completions_content import content_problem, content_tokens
 
 ROLES = frozenset({"system", "user", "assistant", "developer"})
+# What OpenAI's reasoning models accept as `reasoning_effort`.
+REASONING_EFFORTS = frozenset({"none", "minimal", "low", "medium", "high", "xhigh"})
+UNSUPPORTED_REASONING = "Unsupported parameter: 'reasoning_effort' is not supported with this model."
+
+
+def reasoning_problem(body: Any, supported: bool) -> tuple[str, str] | None:
+    """Return (code, message) when the body's `reasoning_effort` would be refused, as OpenAI words it."""
+    if not isinstance(body, dict) or "reasoning_effort" not in body:
+        return None
+    if not supported:
+        return "unsupported_parameter", UNSUPPORTED_REASONING
+    effort = body["reasoning_effort"]
+    if effort not in REASONING_EFFORTS:
+        return (
+            "invalid_value",
+            f"Invalid value: {effort!r}. Supported values are: {sorted(REASONING_EFFORTS)}.",
+        )
+    return None
 
 
 def body_problem(body: Any, model: str) -> tuple[int, str | None, str] | None:
@@ -34,10 +52,15 @@ def body_problem(body: Any, model: str) -> tuple[int, str | None, str] | None:
 
 
 def error_response(
-    status: int, code: str | int | None, message: str, error_type: str, headers: dict[str, str]
+    status: int,
+    code: str | int | None,
+    message: str,
+    error_type: str,
+    headers: dict[str, str],
+    param: str | None = None,
 ) -> web.Response:
     """Return the service's error envelope with `status`."""
-    error = {"message": message, "type": error_type, "param": None, "code": code}
+    error = {"message": message, "type": error_type, "param": param, "code": code}
     return web.json_response({"error": error}, status=status, headers=headers)
 
 

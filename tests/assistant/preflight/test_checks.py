@@ -248,3 +248,23 @@ def test_the_report_gives_each_failure_and_warning_its_fix_and_a_verdict() -> No
         "⚠ Servers        none",
     ]
     assert lines[-1] == "1 check failed: fix the ✗ lines, then run the check again."
+
+
+async def test_a_service_that_ignores_reasoning_effort_is_a_warning(make_setup: Any) -> None:
+    setup = await make_setup()
+    setup.model.reasoning_effort_supported = False
+    results = await run_checks(setup.settings, setup.session)
+    assert [result.name for result in results] == [*NAMES[:4], "Reasoning effort", *NAMES[4:]]
+    warning = results[4]
+    assert warning.status is Status.WARN
+    assert "does not accept reasoning_effort" in warning.summary and "ignored" in warning.summary
+    assert "REASONING_EFFORT=" in warning.fix
+    assert all(result.status is Status.OK for result in results if result is not warning)
+    assert [request.json.get("reasoning_effort") for request in setup.model.requests] == ["low", None]
+
+
+async def test_the_check_sends_the_configured_effort_or_none(make_setup: Any) -> None:
+    setup = await make_setup()
+    await setup.check(reasoning_effort="xhigh")
+    await setup.check(reasoning_effort=None)
+    assert [request.json.get("reasoning_effort") for request in setup.model.requests] == ["xhigh", None]
