@@ -40,6 +40,7 @@ from assistant.model.completions import DEFAULT_RETRY, CompletionsClient, RetryP
 from assistant.model.tokens import load_encoding
 from assistant.observability import discord_http
 from assistant.observability.server import MetricsServer, serve_metrics
+from assistant.policy import Policy
 from assistant.reporting import AssistantTree
 from assistant.settings import Settings, SettingsError
 from assistant.startup import EXIT_BAD_SETTINGS, StartupError, load_env_file, open_database
@@ -49,7 +50,15 @@ from storage.threads import ThreadStore
 
 log = logging.getLogger("bot")
 
-EXTENSIONS = ("cogs.mentions", "cogs.ask", "cogs.chat", "cogs.reset", "cogs.quota", "cogs.summarize")
+EXTENSIONS = (
+    "cogs.mentions",
+    "cogs.ask",
+    "cogs.chat",
+    "cogs.reset",
+    "cogs.quota",
+    "cogs.summarize",
+    "cogs.config",
+)
 ENV_FILE = Path(__file__).resolve().with_name(".env")
 # Discord's JSON error code when the bot is not in a server it addresses.
 MISSING_ACCESS = 50001
@@ -68,6 +77,7 @@ class AssistantBot(commands.Bot):
     history: HistoryStore
     threads: ThreadStore
     quotas: QuotaService
+    policy: Policy
     answerer: Answerer
 
     def __init__(
@@ -127,6 +137,10 @@ class AssistantBot(commands.Bot):
         await self.history.recount(turn_tokens)
         self.threads = self.storage.threads
         log.info("%d conversation threads on record", await self.threads.load())
+        self.policy = Policy(
+            self.storage.settings, self.threads, default_effort=self.settings.reasoning_effort
+        )
+        log.info("%d servers with settings of their own", await self.policy.load())
         self.quotas = await self._open_quotas()
         self.answerer = self._build_answerer()
         for extension in EXTENSIONS:
@@ -167,6 +181,7 @@ class AssistantBot(commands.Bot):
             member_queue_limit=settings.member_queue_limit,
             attachments=attachments,
             images=self.storage.images,
+            instructions=self.policy.instructions,
         )
 
     async def _open_quotas(self) -> QuotaService:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 
 from assistant.attachments.kinds import FileRef
 from assistant.attachments.reader import AttachmentReader
 from assistant.budgets.gate import BudgetGate, Charge, Unlimited
-from assistant.context import Context, ContextBuilder, label_user_turn
+from assistant.context import NO_INSTRUCTIONS, Context, ContextBuilder, Instructions, label_user_turn
 from assistant.delivery.posting import Commit, Delivery, deliver_streamed, deliver_whole
 from assistant.delivery.replies import ReplyTarget
 from assistant.delivery.requests import DEFAULT_REQUESTS_PER_SECOND, RequestBudget
@@ -58,6 +58,8 @@ class Question:
     note: str = ""
     # False where the question stands alone: the channel's stored history is not sent.
     with_history: bool = True
+    # A thread's parent channel (a forum post's forum), whose settings (persona) the thread follows.
+    parent_id: int | None = None
 
     @property
     def conversation(self) -> Hashable:
@@ -99,6 +101,7 @@ class Answerer:
         member_queue_limit: int | None = None,
         attachments: AttachmentReader | None = None,
         images: ImageStore | None = None,
+        instructions: Callable[[Question], Instructions] | None = None,
     ) -> None:
         self._completions = completions
         self._history = history
@@ -109,6 +112,8 @@ class Answerer:
         self._stream = stream
         self._requests = requests or RequestBudget(DEFAULT_REQUESTS_PER_SECOND)
         self._edit_interval_seconds = edit_interval_seconds
+        # The server's persona and reasoning effort for a question (read from memory, not the database).
+        self._instructions = instructions or (lambda question: NO_INSTRUCTIONS)
         self.lanes = Lanes(group_limit=channel_queue_limit, owner_limit=member_queue_limit)
         self._resets = Resets()
         self._tasks: set[asyncio.Task[object]] = set()
@@ -142,7 +147,11 @@ class Answerer:
         question = await self._read_files(question)
         labelled = label_user_turn(question.author_name, question.text)
         context = await self._context.build(
-            question.channel_id, labelled, question.images, with_history=question.with_history
+            question.channel_id,
+            labelled,
+            question.images,
+            with_history=question.with_history,
+            instructions=self._instructions(question),
         )
         stored: list[int] = []
 

@@ -37,6 +37,17 @@ def label_user_turn(author_name: str, text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Instructions:
+    """What a server's settings add to a request: a persona after the system prompt, a reasoning effort."""
+
+    persona: str | None = None
+    reasoning_effort: str | None = None
+
+
+NO_INSTRUCTIONS = Instructions()
+
+
+@dataclass(frozen=True)
 class Context:
     """The messages of one request, and what they are estimated to cost."""
 
@@ -77,36 +88,46 @@ class ContextBuilder:
         images: Sequence[AttachedImage] = (),
         *,
         with_history: bool = True,
+        instructions: Instructions = NO_INSTRUCTIONS,
     ) -> Context:
         """Return the context for `question` (already labelled, with its `images`) asked in `channel_id`.
 
-        `CONTEXT_TOKENS` covers the history and the question, images included; the system prompt
-        is the persona and is always sent. A question that alone exceeds the budget is refused,
-        never cut. Images of earlier turns in the window go again, newest first, while the
+        `CONTEXT_TOKENS` covers a server's persona, the history and the question, images included;
+        `SYSTEM_PROMPT` is always sent on top. A question that does not fit beside the persona is
+        refused, never cut. Images of earlier turns in the window go again, newest first, while the
         request holds fewer than `max_images`. Without history the question stands alone.
         """
+        system, persona_tokens = self._system(instructions.persona)
         question_tokens = estimate_message_tokens(question) + sum(image.tokens for image in images)
-        if question_tokens > self._budget_tokens:
-            raise QuestionTooLong(question_tokens, self._budget_tokens)
+        if question_tokens + persona_tokens > self._budget_tokens:
+            raise QuestionTooLong(question_tokens, max(0, self._budget_tokens - persona_tokens))
         turns: list[Turn] = []
         if with_history:
             turns = await self._history.window(
                 channel_id,
-                budget_tokens=self._budget_tokens - question_tokens,
+                budget_tokens=self._budget_tokens - persona_tokens - question_tokens,
                 block_tokens=self._block_tokens,
             )
             turns = drop_orphaned_answer(turns)
         earlier = await self._earlier_images(channel_id, turns, self._max_images - len(images))
-        messages: list[ChatMessage] = [{"role": "system", "content": self._system_prompt}]
+        messages: list[ChatMessage] = [{"role": "system", "content": system}]
         messages.extend(
             {"role": turn.role, "content": content_of(render_turn(turn), earlier.get(turn.id, ()))}
             for turn in turns
         )
         messages.append({"role": "user", "content": content_of(question, images)})
+        history_tokens = sum(turn.tokens for turn in turns)
         prompt_tokens = (
-            self._system_tokens + sum(turn.tokens for turn in turns) + question_tokens + REPLY_PRIMING_TOKENS
+            self._system_tokens + persona_tokens + history_tokens + question_tokens + REPLY_PRIMING_TOKENS
         )
-        return Context(messages=messages, prompt_tokens=prompt_tokens, history_turns=len(turns))
+        return Context(messages, prompt_tokens, len(turns), instructions.reasoning_effort)
+
+    def _system(self, persona: str | None) -> tuple[str, int]:
+        """Return the system message with a server's persona after SYSTEM_PROMPT, and the persona's tokens."""
+        if not persona:
+            return self._system_prompt, 0
+        system = f"{self._system_prompt}\n\n{persona}"
+        return system, estimate_message_tokens(system) - self._system_tokens
 
     async def _earlier_images(
         self, channel_id: int, turns: list[Turn], room: int

@@ -101,6 +101,7 @@ def question_from(
         message_id=message.id,
         shared_conversation=shared_conversation,
         files=files_of(message, bot_id),
+        parent_id=message.channel.parent_id if isinstance(message.channel, discord.Thread) else None,
     )
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 import discord
+
+from storage.threads import ThreadStore
+
+log = logging.getLogger(__name__)
 
 THREAD_NAME_MAX_CHARS = 100
 DEFAULT_THREAD_NAME = "Conversation"
@@ -37,3 +42,20 @@ def thread_name(prompt: str) -> str:
 def missing_permissions(permissions: discord.Permissions) -> list[str]:
     """Return the names of the permissions the bot lacks to hold a conversation thread."""
     return [label for flag, label in REQUIRED_THREAD_PERMISSIONS if not getattr(permissions, flag)]
+
+
+async def open_thread_on(message: discord.Message, prompt: str, registry: ThreadStore) -> discord.Thread:
+    """Start a public thread on a member's message, record it as a conversation and add the member."""
+    thread = await message.create_thread(
+        name=thread_name(prompt),
+        auto_archive_duration=THREAD_AUTO_ARCHIVE_MINUTES,
+        reason=f"a question from {message.author} in a thread-mode channel",
+    )
+    await registry.add(
+        thread.id, guild_id=thread.guild.id, parent_id=message.channel.id, starter_id=message.author.id
+    )
+    try:
+        await thread.add_user(message.author)
+    except discord.HTTPException as exc:
+        log.info("Could not add the asker to thread %s: %s", thread.id, exc)
+    return thread

@@ -42,6 +42,9 @@ class Ask(commands.Cog):
         image: discord.Attachment | None = None,
     ) -> None:
         """Answer a question in the channel, or privately."""
+        if (refusal := self.bot.policy.command_refusal(interaction)) is not None:
+            await interaction.response.send_message(refusal, ephemeral=True)
+            return
         # Defer first: the model takes longer than Discord's 3-second deadline.
         await interaction.response.defer(thinking=True, ephemeral=private)
         asked = Question(
@@ -54,6 +57,9 @@ class Ask(commands.Cog):
             # In a /chat thread everyone's questions form one conversation, /ask's included.
             shared_conversation=self.bot.threads.get(interaction.channel_id or 0) is not None,
             files=(file_ref(image),) if image is not None else (),
+            parent_id=channel.parent_id
+            if isinstance(channel := interaction.channel, discord.Thread)
+            else None,
         )
         await self.bot.answerer.answer(asked, InteractionReply(interaction, ephemeral=private))
 

@@ -58,7 +58,7 @@ class Chat(commands.Cog):
         image: discord.Attachment | None = None,
     ) -> None:
         """Open a thread for the prompt and answer it there."""
-        refusal = self.refusal(interaction)
+        refusal = self.bot.policy.command_refusal(interaction) or self.refusal(interaction)
         if refusal is not None:
             await interaction.response.send_message(refusal, ephemeral=True)
             return
@@ -79,6 +79,7 @@ class Chat(commands.Cog):
             text=prompt.strip(),
             shared_conversation=True,
             files=(file_ref(image),) if image is not None else (),
+            parent_id=thread.parent_id,
         )
         try:
             await self.bot.answerer.answer(asked, ChannelReply(thread))
@@ -129,6 +130,8 @@ class Chat(commands.Cog):
         if not is_conversation_message(message):
             return
         try:
+            if await self.bot.policy.turn_away(message):
+                return
             text = question_text(message, self.bot.user_id)
             if not text and not files_of(message, self.bot.user_id):
                 await self.answer_empty(message)

@@ -16,6 +16,7 @@ from assistant.context import (
     ChatMessage,
     Context,
     ContextBuilder,
+    Instructions,
     drop_orphaned_answer,
     label_user_turn,
 )
@@ -81,6 +82,35 @@ async def test_a_question_over_the_budget_is_refused_not_cut(history: HistorySto
         await builder.build(5, "Ann: " + "word " * 1000)
     assert "too long" in caught.value.user_message
     assert "300" in caught.value.user_message
+
+
+async def test_a_persona_follows_the_system_prompt_and_counts_toward_the_budget(
+    history: HistoryStore,
+) -> None:
+    for n in range(50):
+        await remember(history, "Ann", f"question {n} " + "x" * 400, f"answer {n} " + "y" * 400)
+    builder = ContextBuilder(
+        history, system_prompt="Be brief.", budget_tokens=1000, block_tokens=SLIDING_WINDOW_TOKENS
+    )
+    plain = await builder.build(5, "Ann: last")
+    persona = "You are the support desk of Acme. " + "Stay on topic. " * 40
+    dressed = await builder.build(5, "Ann: last", Instructions(persona=persona, reasoning_effort="high"))
+    assert dressed.messages[0] == {"role": "system", "content": f"Be brief.\n\n{persona}"}
+    assert (plain.reasoning_effort, dressed.reasoning_effort) == (None, "high")
+    # The persona's tokens come out of CONTEXT_TOKENS: fewer history turns fit beside it.
+    assert dressed.history_turns < plain.history_turns
+    sent = sum(estimate_message_tokens(message["content"]) for message in dressed.messages)
+    assert sent - estimate_message_tokens("Be brief.") <= 1000
+    assert dressed.prompt_tokens == sent + REPLY_PRIMING_TOKENS
+
+
+async def test_a_question_that_does_not_fit_beside_the_persona_is_refused(history: HistoryStore) -> None:
+    builder = ContextBuilder(history, system_prompt="S", budget_tokens=300)
+    question = "Ann: " + "word " * 40  # about 55 tokens: fits alone
+    await builder.build(5, question)
+    with pytest.raises(QuestionTooLong) as caught:
+        await builder.build(5, question, Instructions(persona="p" * 1000))  # about 250 tokens
+    assert "the limit is 50" in caught.value.user_message
 
 
 def test_a_leading_answer_is_dropped() -> None:

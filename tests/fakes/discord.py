@@ -51,6 +51,7 @@ from .discord_limits import RateLimits
 from .discord_messages import compute_pinged, delete_message, edit_message, store_message
 from .discord_payloads import channel_payload
 from .discord_rest import ALL_PARSE, FailRule, Rest
+from .discord_server import ServerEdits
 from .discord_world import (  # noqa: F401 - re-exported for tests
     ADMINISTRATOR,
     ATTACH_FILES,
@@ -139,6 +140,8 @@ class FakeDiscord:
         self.port = 0
         self._runner: web.AppRunner | None = None
         self._pending: set[asyncio.Task[None]] = set()
+        # Forums and their posts, voice channels, roles and who holds them.
+        self.server = ServerEdits(self.world, self.gateway, self._spawn)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

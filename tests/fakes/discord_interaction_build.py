@@ -169,6 +169,9 @@ class InteractionBuilder:
                         resolved.setdefault("members", {})[value] = member
                 elif kind == CHANNEL:
                     target = self.world.channels[int(value)]
+                    offered = option.get("channel_types")
+                    if offered and target.type not in offered:
+                        raise AssertionError(f"option {name}: the client offers only channel types {offered}")
                     payload = {**channel_payload(self.world, target), "permissions": "0"}
                     resolved.setdefault("channels", {})[value] = payload
                 elif guild is not None:

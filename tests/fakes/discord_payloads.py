@@ -76,6 +76,13 @@ def role_payload(role: FakeRole) -> dict[str, Any]:
     return payload
 
 
+# What Discord adds for voice channels (2) and forums (15) beyond a text channel's fields.
+_KIND_FIELDS: dict[int, dict[str, Any]] = {
+    2: {"bitrate": 64_000, "user_limit": 0, "rtc_region": None},
+    15: {"available_tags": [], "default_forum_layout": 0, "default_reaction_emoji": None},
+}
+
+
 def channel_payload(world: World, channel: FakeChannel) -> dict[str, Any]:
     """Build a channel object: a text channel, a DM channel or a thread."""
     last = None if channel.last_message_id is None else str(channel.last_message_id)
@@ -105,6 +112,7 @@ def channel_payload(world: World, channel: FakeChannel) -> dict[str, Any]:
             topic=None,
             nsfw=False,
         )
+        payload.update(_KIND_FIELDS.get(channel.type, {}))
         return payload
     metadata: dict[str, Any] = {
         "archived": channel.archived,
