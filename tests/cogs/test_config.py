@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from assistant.settings import DEFAULT_SYSTEM_PROMPT
 from cogs.config import REFUSED
 from storage.settings import ServerSettings
-from tests.cogs.config_helpers import config, slash_reply
+from tests.cogs.config_helpers import config
 from tests.conftest import Harness
-from tests.fakes.completions import Reply
 from tests.fakes.discord import MANAGE_GUILD
 
 PIRATE = "Talk like a pirate."
@@ -165,3 +166,50 @@ async def test_an_empty_reasoning_effort_setting_sends_none_unless_the_server_ch
     await config(harness, "reasoning", effort="medium")
     await system_prompt_of_next_answer(harness)
     assert harness.model.requests[-1].json["reasoning_effort"] == "medium"
+
+
+async def test_show_lists_the_servers_settings_this_channels_and_those_that_differ(harness: Harness) -> None:
+    help_desk = harness.discord.add_text_channel(harness.guild, "help")
+    announcements = harness.discord.add_text_channel(harness.guild, "announcements")
+    before = await config(harness, "show")
+    assert before == (
+        "**This server**\n"
+        "- Persona: none: the bot’s prompt alone\n"
+        "- Access: everyone\n"
+        "- Reasoning effort: **low** (the bot's default)\n"
+        "- Budgets: the server 200,000 tokens a day (the bot's default), each member 50,000 tokens a day "
+        "(the bot's default) (change them with `/quota set`)\n"
+        f"**This channel** (<#{harness.channel.id}>) **mention** mode · persona: none\n"
+        "**Channels that differ:** none (every channel answers mentions with the server's persona)"
+    )
+    await config(harness, "persona", text=PIRATE)
+    await config(harness, "persona", text=SUPPORT, channel=help_desk)
+    await config(harness, "channel", mode="always", channel=help_desk)
+    await config(harness, "channel", mode="off", channel=announcements)
+    await config(harness, "reasoning", effort="high")
+    after = await config(harness, "show", where=help_desk)
+    assert "- Persona: “Talk like a pirate.” (19 characters)" in after
+    assert "- Reasoning effort: **high**" in after
+    assert (
+        f"**This channel** (<#{help_desk.id}>) **always** mode · persona: its own, “{SUPPORT}” "
+        "(61 characters)" in after
+    )
+    assert (
+        f"**Channels that differ:** <#{help_desk.id}>: always, own persona · <#{announcements.id}>: off"
+    ) in after
+
+
+async def test_a_service_without_reasoning_effort_still_answers_and_is_not_sent_it_again(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness.model.reasoning_effort_supported = False
+    for question in ("first?", "second?"):
+        asked = await harness.ask(question)
+        [answer] = await harness.replies_to(asked)
+        assert answer["content"].startswith("Answer")
+    sent = [(r.json.get("reasoning_effort"), r.messages[-1]["content"]) for r in harness.model.requests]
+    assert sent == [("low", "alice: first?"), (None, "alice: first?"), (None, "alice: second?")]
+    warnings = [
+        r for r in caplog.records if r.levelno == logging.WARNING and "reasoning_effort" in r.getMessage()
+    ]
+    assert len(warnings) == 1
