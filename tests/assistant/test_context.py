@@ -105,12 +105,15 @@ async def test_a_persona_follows_the_system_prompt_and_counts_toward_the_budget(
 
 
 async def test_a_question_that_does_not_fit_beside_the_persona_is_refused(history: HistoryStore) -> None:
-    builder = ContextBuilder(history, system_prompt="S", budget_tokens=300)
-    question = "Ann: " + "word " * 40  # about 55 tokens: fits alone
-    await builder.build(5, question)
+    question, persona = "Ann: " + "word " * 40, "Answer kindly and briefly. " * 20
+    question_tokens = estimate_message_tokens(question)
+    persona_tokens = estimate_message_tokens(f"S\n\n{persona}") - estimate_message_tokens("S")
+    budget = question_tokens + persona_tokens - 1
+    builder = ContextBuilder(history, system_prompt="S", budget_tokens=budget)
+    await builder.build(5, question)  # fits alone
     with pytest.raises(QuestionTooLong) as caught:
-        await builder.build(5, question, Instructions(persona="p" * 1000))  # about 250 tokens
-    assert "the limit is 50" in caught.value.user_message
+        await builder.build(5, question, Instructions(persona=persona))
+    assert f"the limit is {budget - persona_tokens:,})" in caught.value.user_message
 
 
 def test_a_leading_answer_is_dropped() -> None:
