@@ -94,7 +94,9 @@ async def test_a_persona_follows_the_system_prompt_and_counts_toward_the_budget(
     )
     plain = await builder.build(5, "Ann: last")
     persona = "You are the support desk of Acme. " + "Stay on topic. " * 40
-    dressed = await builder.build(5, "Ann: last", Instructions(persona=persona, reasoning_effort="high"))
+    dressed = await builder.build(
+        5, "Ann: last", instructions=Instructions(persona=persona, reasoning_effort="high")
+    )
     assert dressed.messages[0] == {"role": "system", "content": f"Be brief.\n\n{persona}"}
     assert (plain.reasoning_effort, dressed.reasoning_effort) == (None, "high")
     # The persona's tokens come out of CONTEXT_TOKENS: fewer history turns fit beside it.
@@ -112,7 +114,7 @@ async def test_a_question_that_does_not_fit_beside_the_persona_is_refused(histor
     builder = ContextBuilder(history, system_prompt="S", budget_tokens=budget)
     await builder.build(5, question)  # fits alone
     with pytest.raises(QuestionTooLong) as caught:
-        await builder.build(5, question, Instructions(persona=persona))
+        await builder.build(5, question, instructions=Instructions(persona=persona))
     assert f"the limit is {budget - persona_tokens:,})" in caught.value.user_message
 
 
