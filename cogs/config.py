@@ -32,7 +32,7 @@ MODE_MEANINGS = {
     "mention": "I answer mentions and replies to me there",
     "thread": "a mention there opens a thread from the member's message, and I answer every message in it",
     "always": "I answer every member message there, no mention needed",
-    "off": "I ignore mentions there and refuse /ask and /chat",
+    "off": "I ignore mentions there and refuse /ask, /chat and /summarize",
 }
 NEEDS_INTENT = (
     "`always` needs the **Message Content** intent, which is off for this bot, so I could not read the "

@@ -58,7 +58,7 @@ class Summarize(commands.Cog):
         private: bool = True,
     ) -> None:
         """Summarize the last `count` messages of the channel or thread."""
-        refusal = self.missing_access(interaction)
+        refusal = self.bot.policy.command_refusal(interaction) or self.missing_access(interaction)
         channel = interaction.channel
         if refusal is not None or not isinstance(channel, discord.abc.Messageable):
             await interaction.response.send_message(refusal or NO_READ_HISTORY, ephemeral=True)

@@ -49,6 +49,7 @@ async def test_slash_commands_without_the_role_are_refused_ephemerally(harness: 
         ("ask", {"question": "hi"}),
         ("ask", {"question": "hi", "private": True}),
         ("chat", {"prompt": "hi"}),
+        ("summarize", {}),
     ):
         refused = await slash_reply(harness, name, harness.alice, harness.channel, **options)
         assert refused.ephemeral and [m["content"] for m in refused.messages()] == [REFUSAL]

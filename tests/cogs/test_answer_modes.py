@@ -62,15 +62,22 @@ async def test_unanswered_messages_cost_no_model_call_and_no_database_write(harn
     assert texts(harness, announcements) == []
 
 
-async def test_off_mode_ignores_mentions_and_refuses_ask_and_chat_in_one_line(harness: Harness) -> None:
+async def test_off_mode_ignores_mentions_and_refuses_ask_chat_and_summarize_in_one_line(
+    harness: Harness,
+) -> None:
     announcements = harness.discord.add_text_channel(harness.guild, "announcements")
     reply = await config(harness, "channel", mode="off", channel=announcements)
     assert (
         reply
-        == f"<#{announcements.id}> is now in **off** mode: I ignore mentions there and refuse /ask and /chat."
+        == f"<#{announcements.id}> is now in **off** mode: I ignore mentions there and refuse /ask, /chat "
+        "and /summarize."
     )
     await harness.ask("hello?", channel=announcements)
-    for name, options in (("ask", {"question": "hello?"}), ("chat", {"prompt": "let's talk"})):
+    for name, options in (
+        ("ask", {"question": "hello?"}),
+        ("chat", {"prompt": "let's talk"}),
+        ("summarize", {}),
+    ):
         refused = await slash_reply(harness, name, harness.alice, announcements, **options)
         assert refused.ephemeral and [m["content"] for m in refused.messages()] == [OFF_REFUSAL]
     await barrier(harness)
