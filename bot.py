@@ -18,9 +18,11 @@ import gc
 import logging
 import os
 import signal
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import discord
@@ -43,8 +45,10 @@ from assistant.observability.server import MetricsServer, serve_metrics
 from assistant.policy import Policy
 from assistant.reporting import AssistantTree
 from assistant.settings import Settings, SettingsError
+from assistant.shards import describe_shards
 from assistant.startup import EXIT_BAD_SETTINGS, StartupError, load_env_file, open_database
 from storage.backend import Storage
+from storage.connect import describe
 from storage.history import HistoryStore
 from storage.threads import ThreadStore
 
@@ -62,6 +66,8 @@ EXTENSIONS = (
 ENV_FILE = Path(__file__).resolve().with_name(".env")
 # Discord's JSON error code when the bot is not in a server it addresses.
 MISSING_ACCESS = 50001
+# How long the ledger of answered messages remembers one: far past any deploy's overlap.
+ANSWERED_KEPT_SECONDS = 7 * 86_400
 
 
 def utc_now() -> datetime:
@@ -69,8 +75,8 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class AssistantBot(commands.Bot):
-    """The assistant: owns the HTTP session, the database and the services the cogs call."""
+class AssistantBot(commands.AutoShardedBot):
+    """The assistant, running this process's shards: owns the HTTP session, the database and the services."""
 
     session: aiohttp.ClientSession
     storage: Storage
@@ -104,6 +110,7 @@ class AssistantBot(commands.Bot):
             guild_ready_timeout=guild_ready_timeout,
             # None, discord.py's default, traces nothing; its annotation leaves None out.
             http_trace=discord_http.trace_config() if settings.metrics_address else None,  # type: ignore[arg-type]
+            **sharding_of(settings),
         )
         self.settings = settings
         self.metrics: MetricsServer | None = None
@@ -130,8 +137,11 @@ class AssistantBot(commands.Bot):
             self.settings.discord_requests_per_second,
         )
         self.session = aiohttp.ClientSession()
+        log.info("Running %s", describe_shards(self.settings.shard_ids, self.settings.shard_count))
         if not hasattr(self, "storage"):  # `serve` opens it before logging in
             self.storage = await open_database(self.settings)
+        log.info("Database: %s", describe(self.settings.database))
+        await self.storage.answered.prune(before_seconds=int(time.time()) - ANSWERED_KEPT_SECONDS)
         self.history = self.storage.history
         await asyncio.to_thread(load_encoding)  # the tokenizer, once (~0.4 s), off the event loop
         await self.history.recount(turn_tokens)
@@ -178,6 +188,7 @@ class AssistantBot(commands.Bot):
             requests=self.requests,
             edit_interval_seconds=self._edit_interval_seconds,
             channel_queue_limit=settings.channel_queue_limit,
+            ledger=self.storage.answered,
             member_queue_limit=settings.member_queue_limit,
             attachments=attachments,
             images=self.storage.images,
@@ -215,6 +226,11 @@ class AssistantBot(commands.Bot):
     async def on_message(self, message: discord.Message) -> None:
         """Do nothing here: the bot has no text commands; the cogs listen for what they answer."""
 
+    async def on_shard_ready(self, shard_id: int) -> None:
+        """Log each shard's readiness: its servers have arrived."""
+        count = sum(1 for guild in self.guilds if guild.shard_id == shard_id)
+        log.info("Shard %d of %s ready with %d servers", shard_id, self.shard_count, count)
+
     async def on_ready(self) -> None:
         """Log who we are and where."""
         log.info("Ready as %s in %d servers", self.user, len(self.guilds))
@@ -243,6 +259,14 @@ class AssistantBot(commands.Bot):
             await self.storage.close()
         if self.metrics is not None:
             await self.metrics.close()
+
+
+def sharding_of(settings: Settings) -> dict[str, Any]:
+    """Return AutoShardedBot's shard arguments (none: Discord's recommended count, all here)."""
+    sharding: dict[str, Any] = {"shard_count": settings.shard_count}
+    if settings.shard_ids is not None:
+        sharding["shard_ids"] = list(settings.shard_ids)
+    return sharding
 
 
 def point_discord_py_at(settings: Settings) -> None:

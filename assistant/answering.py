@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 
@@ -20,12 +21,13 @@ from assistant.delivery.posting import Commit, Delivery, deliver_streamed, deliv
 from assistant.delivery.replies import ReplyTarget
 from assistant.delivery.requests import DEFAULT_REQUESTS_PER_SECOND, RequestBudget
 from assistant.delivery.streaming import EDIT_INTERVAL_SECONDS
-from assistant.errors import NothingToRead, ShuttingDown
+from assistant.errors import AlreadyAnswered, NothingToRead, ShuttingDown
 from assistant.lanes import Lanes
 from assistant.model.completions import CompletionsClient, Usage
 from assistant.model.tokens import estimate_message_tokens
 from assistant.observability.answers import observed
 from assistant.resets import Resets
+from storage.answered import AnsweredLedger
 from storage.history import Exchange, HistoryStore, Turn
 from storage.images import AttachedImage, ImageStore
 
@@ -60,6 +62,8 @@ class Question:
     with_history: bool = True
     # A thread's parent channel (a forum post's forum), whose settings (persona) the thread follows.
     parent_id: int | None = None
+    # The interaction that asked (a message's id is `message_id`): claimed once across sessions.
+    interaction_id: int | None = None
 
     @property
     def conversation(self) -> Hashable:
@@ -102,6 +106,7 @@ class Answerer:
         attachments: AttachmentReader | None = None,
         images: ImageStore | None = None,
         instructions: Callable[[Question], Instructions] | None = None,
+        ledger: AnsweredLedger | None = None,
     ) -> None:
         self._completions = completions
         self._history = history
@@ -109,6 +114,7 @@ class Answerer:
         self._images = images
         self._context = context
         self._budgets = budgets or Unlimited()
+        self._ledger = ledger
         self._stream = stream
         self._requests = requests or RequestBudget(DEFAULT_REQUESTS_PER_SECOND)
         self._edit_interval_seconds = edit_interval_seconds
@@ -145,6 +151,7 @@ class Answerer:
     async def _answer_in_turn(self, question: Question, target: ReplyTarget, asked_in: int) -> Answer:
         """Build the context, deliver the answer, and keep history in step with what was posted."""
         question = await self._read_files(question)
+        await self._claim(question)
         labelled = label_user_turn(question.author_name, question.text)
         context = await self._context.build(
             question.channel_id,
@@ -192,6 +199,17 @@ class Answerer:
         return replace(
             question, text=read.compose(question.text), files=(), images=read.images, note=read.note
         )
+
+    async def _claim(self, question: Question) -> None:
+        """Take the question's message or interaction id, or raise AlreadyAnswered if a session has it.
+
+        Claimed in turn, not on arrival, so a conversation's questions keep their order.
+        """
+        trigger = question.interaction_id or question.message_id
+        if self._ledger is None or trigger is None:
+            return
+        if not await self._ledger.claim(trigger, now_seconds=int(time.time())):
+            raise AlreadyAnswered(f"trigger {trigger} is answered by another session")
 
     async def _deliver(
         self, question: Question, context: Context, target: ReplyTarget, commit: Commit

@@ -211,6 +211,12 @@ class TooManyWaiting(BotError):
         self.silent = not notify
 
 
+class AlreadyAnswered(BotError):
+    """Another session (a deploy's overlap) took this message or interaction first; it answers it."""
+
+    silent = True
+
+
 class ShuttingDown(BotError):
     """The bot is stopping and takes no new questions (or could not finish this one in time)."""
 

@@ -15,12 +15,14 @@ from discord import app_commands
 
 from assistant.delivery.replies import NO_MENTIONS
 from assistant.errors import GENERIC_FAILURE, BotError
+from storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
 DISCORD_FAILURE = (
     "Discord failed while I was posting my answer (a server error on its side). Please ask again."
 )
+DATABASE_UNAVAILABLE = "I can't reach my database right now, so I couldn't answer. Please try again shortly."
 ANSWER_DELETED = "My answer was deleted while I was writing it, so I stopped. Ask again if you still need it."
 # Discord's JSON error codes for a channel or message that is gone and an expired interaction token.
 UNKNOWN_CHANNEL, UNKNOWN_MESSAGE = 10003, 10008
@@ -43,8 +45,12 @@ def describe_failure(error: BaseException) -> str:
     if isinstance(error, app_commands.CommandInvokeError):
         error = error.original
     if isinstance(error, BotError):
-        log.warning("Answer failed: %s: %s", type(error).__name__, error)
+        level = logging.INFO if error.silent else logging.WARNING
+        log.log(level, "Answer failed: %s: %s", type(error).__name__, error)
         return error.user_message
+    if isinstance(error, StorageUnavailable):
+        log.warning("The database is unavailable: %s", error)
+        return DATABASE_UNAVAILABLE
     if isinstance(error, app_commands.CheckFailure):
         log.info("Command check refused: %s", error)
         return str(error) or "You can't use this command here."

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from assistant.shards import MAX_SHARDS, check_shard_ids, parse_shard_ids
+from storage.postgres.url import PostgresUrl, masked
+
 T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.evolink.ai/v1"
@@ -67,6 +70,7 @@ class Settings:
     evolink_base_url: str = DEFAULT_BASE_URL
     evolink_model: str = DEFAULT_MODEL
     database_path: Path = Path("data/bot.db")
+    postgres_url: PostgresUrl | None = None  # set when DATABASE_URL is postgresql://; then it is used
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     context_tokens: int = 16_000
     guild_daily_tokens: int = 200_000
@@ -87,17 +91,29 @@ class Settings:
     # Test and self-hosting hooks: point discord.py at another Discord-compatible endpoint.
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+
+    @property
+    def database(self) -> Path | PostgresUrl:
+        """Return the database DATABASE_URL names: a SQLite file, or a PostgreSQL URL."""
+        return self.postgres_url or self.database_path
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Build settings from an environment mapping, failing on the first bad value."""
         reader = _Reader(env)
+        database = reader.get("DATABASE_URL", DEFAULT_DATABASE_URL, parse_database_url)
+        shard_count = reader.get("SHARD_COUNT", "", _optional(_int_between(1, MAX_SHARDS)))
+        shard_ids = reader.get("SHARD_IDS", "", parse_shard_ids)
+        reader.check("SHARD_IDS", lambda: check_shard_ids(shard_ids, shard_count))
         return cls(
             discord_token=Secret(reader.required("DISCORD_TOKEN", "the bot token from the Developer Portal")),
             evolink_api_key=Secret(reader.required("EVOLINK_API_KEY", "your EvoLink API key")),
             evolink_base_url=reader.get("EVOLINK_BASE_URL", DEFAULT_BASE_URL, _base_url),
             evolink_model=reader.get("EVOLINK_MODEL", DEFAULT_MODEL, _non_empty),
-            database_path=reader.get("DATABASE_URL", DEFAULT_DATABASE_URL, parse_database_url),
+            database_path=database if isinstance(database, Path) else Path("data/bot.db"),
+            postgres_url=database if isinstance(database, PostgresUrl) else None,
             system_prompt=reader.get("SYSTEM_PROMPT", DEFAULT_SYSTEM_PROMPT, _non_empty),
             context_tokens=reader.get("CONTEXT_TOKENS", "16000", _int_between(256, MAX_CONTEXT_TOKENS)),
             guild_daily_tokens=reader.get("GUILD_DAILY_TOKENS", "200000", _int_between(0, MAX_DAILY_TOKENS)),
@@ -118,6 +134,8 @@ class Settings:
             reasoning_effort=reader.get_or_empty("REASONING_EFFORT", DEFAULT_REASONING_EFFORT, _effort),
             discord_api_base=reader.get("DISCORD_API_BASE", "", _optional_url),
             discord_gateway_url=reader.get("DISCORD_GATEWAY_URL", "", _optional_url),
+            shard_count=shard_count,
+            shard_ids=shard_ids,
         )
 
 
@@ -148,12 +166,23 @@ class _Reader:
             return self.get(name, default, parse)
         return self.get(name, "", parse)
 
+    def check(self, name: str, check: Callable[[], None]) -> None:
+        try:
+            check()
+        except ValueError as exc:
+            raise SettingsError(f"{name} is malformed: {exc} (see .env.example).") from None
 
-def parse_database_url(url: str) -> Path:
-    """Turn `sqlite:///relative/path` (from bot.py's folder) or `sqlite:////absolute/path` into a path."""
+
+def parse_database_url(url: str) -> Path | PostgresUrl:
+    """Turn `sqlite:///relative` (to bot.py's folder) or `sqlite:////absolute` into a path, else a URL."""
+    if url.startswith(("postgresql:", "postgres:")):
+        return PostgresUrl.parse(url)
     prefix = "sqlite:///"
     if not url.startswith(prefix) or len(url) == len(prefix):
-        raise ValueError(f"expected sqlite:///relative/path or sqlite:////absolute/path, got {url!r}")
+        raise ValueError(
+            "expected sqlite:///relative/path, sqlite:////absolute/path or "
+            f"postgresql://user:password@host:5432/database, got {masked(url)!r}"
+        )
     path = Path(url[len(prefix) :])
     if str(path) == ":memory:" or path.is_absolute():
         return path
@@ -219,6 +248,13 @@ def _boolean(value: str) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _optional(parse: Callable[[str], T]) -> Callable[[str], T | None]:
+    def parse_unless_empty(value: str) -> T | None:
+        return parse(value) if value else None
+
+    return parse_unless_empty
 
 
 def _optional_snowflake(value: str) -> int | None:

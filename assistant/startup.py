@@ -18,6 +18,7 @@ from dotenv.parser import parse_stream
 from assistant.settings import Settings
 from storage.backend import Storage
 from storage.connect import open_storage
+from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +69,11 @@ def load_env_file(path: Path) -> str | None:
 
 async def open_database(settings: Settings) -> Storage:
     """Open and migrate the database, or raise StartupError naming DATABASE_URL and the fix."""
-    path = settings.database_path
+    path = settings.database
     try:
         return await open_storage(path)
+    except StorageError as exc:  # it names DATABASE_URL and what to fix, never the password
+        raise StartupError(str(exc)) from None
     except (OSError, sqlite3.Error) as exc:
         reason = str(exc) or type(exc).__name__
         raise StartupError(

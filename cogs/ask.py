@@ -60,6 +60,7 @@ class Ask(commands.Cog):
             parent_id=channel.parent_id
             if isinstance(channel := interaction.channel, discord.Thread)
             else None,
+            interaction_id=interaction.id,
         )
         await self.bot.answerer.answer(asked, InteractionReply(interaction, ephemeral=private))
 

@@ -80,6 +80,7 @@ class Chat(commands.Cog):
             shared_conversation=True,
             files=(file_ref(image),) if image is not None else (),
             parent_id=thread.parent_id,
+            interaction_id=interaction.id,
         )
         try:
             await self.bot.answerer.answer(asked, ChannelReply(thread))

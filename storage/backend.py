@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from storage.answered import AnsweredLedger
 from storage.history import HistoryStore
 from storage.images import ImageStore
 from storage.settings import SettingsStore
@@ -42,6 +43,7 @@ class Storage:
     threads: ThreadStore
     usage: UsageStore
     settings: SettingsStore
+    answered: AnsweredLedger
 
     async def close(self) -> None:
         """Close the database once pending work has finished."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from tests.fakes.discord import (
     FakeUser,
 )
 from tests.offline import offline
+from tests.postgres import TestPostgres
 
 API_KEY = "sk-test-key-never-shown"
 
@@ -214,3 +216,13 @@ def test_settings(
 
 
 test_settings.__test__ = False  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[TestPostgres]:
+    """Start one real PostgreSQL server for the session, on first use."""
+    # Not under pytest's temporary folder: other pytest runs reset its permissions to the owner
+    # alone, which locks out the server's own system user.
+    server = TestPostgres(Path(tempfile.mkdtemp(prefix="bot-tests-postgres-")) / "data")
+    yield server
+    server.stop()

@@ -16,9 +16,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCANNED_FOLDERS = ("storage", "assistant")
-EXECUTE_METHODS = frozenset({"execute", "executemany", "executescript"})
+# aiosqlite's and asyncpg's (fetch, fetchrow, fetchval) statement methods.
+EXECUTE_METHODS = frozenset({"execute", "executemany", "executescript", "fetch", "fetchrow", "fetchval"})
 # (file, function, the run-time names its SQL interpolates) that are known and safe.
-ALLOWED = frozenset({("storage/sqlite/database.py", "Database.migrate", frozenset({"script", "number"}))})
+ALLOWED = frozenset(
+    {
+        ("storage/sqlite/database.py", "Database.migrate", frozenset({"script", "number"})),
+        ("storage/postgres/database.py", "PostgresDatabase.migrate", frozenset({"script"})),
+        ("storage/postgres/database.py", "PostgresDatabase.fetch", frozenset({"sql"})),  # the callers' SQL
+    }
+)
 
 
 @dataclass(frozen=True)

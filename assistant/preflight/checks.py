@@ -16,7 +16,6 @@ import asyncio
 import sqlite3
 from collections.abc import Awaitable, Sequence
 from dataclasses import replace
-from pathlib import Path
 
 import aiohttp
 
@@ -24,7 +23,9 @@ from assistant.preflight.completions import KEY, MODEL, check_completions
 from assistant.preflight.discord import INTENT, LOGIN, SERVERS, check_discord
 from assistant.preflight.results import CheckResult, Status, shown_url
 from assistant.settings import Settings
-from storage.connect import open_storage
+from storage.connect import DatabaseTarget, open_storage
+from storage.errors import StorageError
+from storage.postgres.url import PostgresUrl
 
 __all__ = ["CheckResult", "Status", "format_report", "run", "run_checks"]
 
@@ -34,6 +35,10 @@ EXIT_INTERRUPTED = 130  # what shells report for Ctrl-C
 SETTINGS, DATABASE = "Settings", "Database"
 DATABASE_FIX = (
     "set DATABASE_URL to a file in a folder the bot may create and write, e.g. sqlite:///data/bot.db"
+)
+POSTGRES_FIX = (
+    "check DATABASE_URL (postgresql://user:password@host:5432/database): a running server, the right "
+    "password, an existing database, and a user that may create tables in it"
 )
 
 
@@ -63,7 +68,7 @@ async def run_checks(
     """Run every check; one that crashes becomes failed lines, so the others are still reported."""
     groups = ((DATABASE,), (KEY, MODEL), (LOGIN, INTENT, SERVERS))
     outcomes = await asyncio.gather(
-        _one_line(check_database(settings.database_path)),
+        _one_line(check_database(settings.database)),
         check_completions(settings, session, timeout_seconds),
         check_discord(settings, session, timeout_seconds),
         return_exceptions=True,
@@ -103,7 +108,7 @@ def check_settings(settings: Settings) -> CheckResult:
     return CheckResult(Status.OK, SETTINGS, f"valid ({where})")
 
 
-async def check_database(path: Path) -> CheckResult:
+async def check_database(path: DatabaseTarget) -> CheckResult:
     """Open and migrate the database, then prove that it takes a write."""
     try:
         storage = await open_storage(path)
@@ -112,6 +117,10 @@ async def check_database(path: Path) -> CheckResult:
             await storage.connection.check_writable()
         finally:
             await storage.close()
+    except StorageError as exc:  # it names DATABASE_URL and what to fix, never the password
+        return CheckResult(
+            Status.FAIL, DATABASE, str(exc), POSTGRES_FIX if isinstance(path, PostgresUrl) else DATABASE_FIX
+        )
     except (OSError, sqlite3.Error, RuntimeError) as exc:
         return CheckResult(
             Status.FAIL, DATABASE, f"{path} cannot be used: {_database_problem(exc)}", DATABASE_FIX

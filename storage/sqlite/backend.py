@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage.backend import Storage
+from storage.sqlite.answered import SqliteAnsweredLedger
 from storage.sqlite.database import Database
 from storage.sqlite.history import SqliteHistoryStore
 from storage.sqlite.images import SqliteImageStore
@@ -23,4 +24,5 @@ async def open_sqlite(path: Path) -> Storage:
         threads=SqliteThreadStore(database),
         usage=SqliteUsageStore(database),
         settings=SqliteSettingsStore(database),
+        answered=SqliteAnsweredLedger(database),
     )

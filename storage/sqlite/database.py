@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiosqlite
 
+from storage.migrations import pending_in
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 BUSY_TIMEOUT_MS = 5_000
 
 
@@ -120,16 +120,5 @@ class Database:
 
 
 def pending_migrations(current_version: int) -> list[tuple[int, str]]:
-    """Return (number, SQL) for every migration file numbered above `current_version`, in order."""
-    found: list[tuple[int, str]] = []
-    for file in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        match = _MIGRATION_NAME.match(file.name)
-        if match is None:
-            raise RuntimeError(f"Migration file {file.name} must be named NNNN_name.sql")
-        number = int(match.group(1))
-        if number > current_version:
-            found.append((number, file.read_text(encoding="utf-8")))
-    numbers = [number for number, _ in found]
-    if numbers != list(range(current_version + 1, current_version + 1 + len(numbers))):
-        raise RuntimeError(f"Migrations must be numbered without gaps after {current_version}: {numbers}")
-    return found
+    """Return (number, SQL) for every SQLite migration numbered above `current_version`, in order."""
+    return pending_in(MIGRATIONS_DIR, current_version)

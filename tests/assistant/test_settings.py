@@ -73,7 +73,10 @@ def test_a_missing_required_setting_is_named(missing: str) -> None:
         ("DEV_GUILD_ID", "my-server"),
         ("LOG_LEVEL", "LOUD"),
         ("EVOLINK_BASE_URL", "api.evolink.ai"),
-        ("DATABASE_URL", "postgres://db/bot"),
+        ("DATABASE_URL", "mysql://db/bot"),
+        ("DATABASE_URL", "postgresql://bot:pw@db:port/bot"),
+        ("SHARD_COUNT", "0"),
+        ("SHARD_IDS", "0,1"),  # without SHARD_COUNT
         ("REQUEST_TIMEOUT_SECONDS", "0"),
     ],
 )
@@ -132,3 +135,48 @@ def test_an_unknown_reasoning_effort_is_named_with_the_choices() -> None:
         "REASONING_EFFORT is malformed: expected one of none, low, medium, high, xhigh "
         "(or empty: not sent), got 'maximum' (see .env.example)."
     )
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_a_postgresql_url_is_kept_whole_and_shown_without_its_password(scheme: str) -> None:
+    url = f"{scheme}://bot:hunter2@db.internal:5432/assistant"
+    settings = Settings.from_env(REQUIRED | {"DATABASE_URL": url})
+    assert settings.postgres_url is not None and settings.database == settings.postgres_url
+    assert settings.postgres_url.dsn == url
+    shown = f"{settings!r} {settings.database} {settings.postgres_url!r}"
+    assert "hunter2" not in shown
+    assert f"{scheme}://bot:***@db.internal:5432/assistant" in shown
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://bot:hunter2@db:port/bot", "mysql://bot:hunter2@db/bot", "postgresql://bot:hunter2@/bot"],
+)
+def test_a_malformed_database_url_never_echoes_its_password(url: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(REQUIRED | {"DATABASE_URL": url})
+    assert "hunter2" not in str(caught.value)
+    assert str(caught.value).startswith("DATABASE_URL is malformed")
+
+
+@pytest.mark.parametrize(
+    ("count", "ids", "expected"),
+    [("4", "0,1", (0, 1)), ("4", "0-3", (0, 1, 2, 3)), ("16", "0-2, 8", (0, 1, 2, 8)), ("2", "", None)],
+)
+def test_shard_ids_read_lists_and_ranges(count: str, ids: str, expected: tuple[int, ...] | None) -> None:
+    settings = Settings.from_env(REQUIRED | {"SHARD_COUNT": count, "SHARD_IDS": ids})
+    assert (settings.shard_count, settings.shard_ids) == (int(count), expected)
+
+
+@pytest.mark.parametrize(
+    ("ids", "reason"),
+    [
+        ("0,4", "shard 4 is outside SHARD_COUNT=4 (ids run 0 to 3)"),
+        ("0,1,1", "shard 1 is listed twice"),
+        ("0-2,2", "shard 2 is listed twice"),
+        ("3-1", "the range 3-1 runs backwards"),
+        ("one", "expected shard ids like 0,1 or 0-3"),
+    ],
+)
+def test_bad_shard_ids_are_named_with_the_reason(ids: str, reason: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(REQUIRED | {"SHARD_COUNT": "4", "SHARD_IDS": ids})
+    assert str(caught.value).startswith(f"SHARD_IDS is malformed: {reason}")

@@ -39,6 +39,13 @@ APPLICATION_FLAG_FOR_INTENT = {
 }
 OP_DISPATCH, OP_HEARTBEAT, OP_IDENTIFY, OP_RESUME = 0, 1, 2, 6
 OP_REQUEST_MEMBERS, OP_INVALID_SESSION, OP_HELLO, OP_HEARTBEAT_ACK = 8, 9, 10, 11
+# Events whose payload is the guild itself (its id is "id", not "guild_id").
+GUILD_EVENTS = frozenset({"GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"})
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """Return the shard Discord sends a guild's events to."""
+    return (guild_id >> 22) % shard_count
 
 
 @dataclass
@@ -49,6 +56,14 @@ class Session:
     intents: int
     seq: int = 0
     connection: Connection | None = None
+    shard: tuple[int, int] | None = None  # [shard_id, shard_count] from IDENTIFY; None = unsharded
+
+    def receives(self, guild_id: int | None) -> bool:
+        """Return whether this session gets a guild's events (None: a DM, which only shard 0 gets)."""
+        if self.shard is None:
+            return True
+        shard_id, shard_count = self.shard
+        return shard_id == (0 if guild_id is None else shard_of(guild_id, shard_count))
 
 
 class Connection:
@@ -77,6 +92,7 @@ class Gateway:
         # An outage: while True, connections are refused as Cloudflare does when the gateway is down.
         self.refusing = False
         self.refused = 0
+        self.recommended_shards = 1  # what GET /gateway/bot tells a bot with no SHARD_COUNT
         # Everything dispatched, as (session id, event name, payload), for debugging and assertions.
         self.dispatched: list[tuple[str, str, dict[str, Any]]] = []
 
@@ -141,12 +157,21 @@ class Gateway:
         if any(intents & bit and not on for bit, on in self.world.privileged_enabled.items()):
             await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
-        session = Session(uuid.uuid4().hex, intents, connection=conn)
+        shard = data.get("shard")
+        if shard is not None and not (
+            isinstance(shard, list) and len(shard) == 2 and 0 <= shard[0] < shard[1]
+        ):
+            await conn.ws.close(code=4010, message=b"Invalid shard.")
+            return
+        session = Session(
+            uuid.uuid4().hex, intents, connection=conn, shard=None if shard is None else (shard[0], shard[1])
+        )
         conn.session = session
         self.sessions[session.id] = session
         await self._send_dispatch(session, "READY", self._ready_payload(session, data))
         for guild in list(self.world.guilds.values()):
-            await self._send_dispatch(session, "GUILD_CREATE", self.guild_create(session, guild))
+            if session.receives(guild.id):
+                await self._send_dispatch(session, "GUILD_CREATE", self.guild_create(session, guild))
         self.identified.set()
 
     def _ready_payload(self, session: Session, identify: dict[str, Any]) -> dict[str, Any]:
@@ -156,7 +181,7 @@ class Gateway:
         payload: dict[str, Any] = {
             "v": 10,
             "user": {**user_payload(bot), "verified": True, "mfa_enabled": False, "flags": 0, "email": None},
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.world.guilds],
+            "guilds": [{"id": str(g), "unavailable": True} for g in self.world.guilds if session.receives(g)],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_url,
@@ -235,10 +260,10 @@ class Gateway:
         return [s for s in self.sessions.values() if s.connection is not None and not s.connection.ws.closed]
 
     async def dispatch(self, event: str, build: Callable[[Session], dict[str, Any] | None]) -> None:
-        """Dispatch `event` to every live session; `build` returns its payload or None to skip it."""
+        """Dispatch `event` to the live sessions of its guild's shard; `build` gives the payload or None."""
         for session in self.live_sessions():
             data = build(session)
-            if data is not None:
+            if data is not None and session.receives(_guild_of(event, data)):
                 await self._send_dispatch(session, event, data)
 
     async def dispatch_guild_event(self, event: str, data: dict[str, Any]) -> None:
@@ -299,3 +324,9 @@ class Gateway:
             return all(c.ws.closed or (c.beats > n and (c.last_beat_seq or 0) >= s) for c, n, s in targets)
 
         await self.world.wait_until(done, timeout, lambda: "the bot to acknowledge the heartbeat barrier")
+
+
+def _guild_of(event: str, data: dict[str, Any]) -> int | None:
+    """Return the guild an event belongs to, which decides its shard (None: a DM)."""
+    guild_id = data.get("id") if event in GUILD_EVENTS else data.get("guild_id")
+    return None if guild_id is None else int(guild_id)

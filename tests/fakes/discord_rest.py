@@ -97,6 +97,7 @@ class Rest:
         self.internal_errors: list[Exception] = []
         self.limits = RateLimits()
         bot_routes: list[tuple[str, str, Handler]] = [
+            ("GET", r"/gateway/bot", self.get_gateway_bot),
             ("GET", r"/users/@me", self.get_me),
             ("GET", r"/users/@me/guilds", self.get_my_guilds),
             ("GET", r"/oauth2/applications/@me", self.get_application),
@@ -220,6 +221,15 @@ class Rest:
         return SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES
 
     # -- users, application, commands ------------------------------------------------------------
+
+    async def get_gateway_bot(self, call: Call) -> Reply:
+        """Return where to connect and how many shards Discord recommends (AutoShardedClient asks)."""
+        limit = {"total": 1000, "remaining": 999, "reset_after": 86_400_000, "max_concurrency": 1}
+        return 200, {
+            "url": self.gateway.resume_url,
+            "shards": self.gateway.recommended_shards,
+            "session_start_limit": limit,
+        }
 
     async def get_me(self, call: Call) -> Reply:
         """Return the bot user (discord.py's login call)."""

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from storage.connect import open_storage
+from storage.errors import StorageError
 from storage.sqlite.database import Database, pending_migrations
 
 
@@ -68,3 +72,13 @@ async def test_the_newest_turns_query_uses_the_channel_index(tmp_path: Path) -> 
         assert "TEMP B-TREE" not in plan  # no sort: the index already gives the order
     finally:
         await database.close()
+
+
+async def test_a_schema_newer_than_the_code_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    await (await open_storage(path)).close()
+    with contextlib.closing(sqlite3.connect(path)) as newer:
+        newer.execute("PRAGMA user_version = 999")
+    with pytest.raises(StorageError) as refused:
+        await open_storage(path)
+    assert str(refused.value).startswith(f"DATABASE_URL ({path}): the database's schema is at version 999")

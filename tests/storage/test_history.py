@@ -1,14 +1,15 @@
-"""History store on a real SQLite file: newest turns, block windows, exchanges whole, forget."""
+"""History store on both backends: newest turns, block windows, exchanges whole, forget."""
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from storage.backend import Storage
+from storage.connect import DatabaseTarget, open_storage
 from storage.history import Exchange, HistoryStore, Turn, window_boundary
 from storage.sqlite import history as history_module
 from storage.sqlite.database import Database, pending_migrations
@@ -16,10 +17,8 @@ from storage.sqlite.history import SqliteHistoryStore
 
 
 @pytest.fixture
-async def history(tmp_path: Path) -> AsyncIterator[HistoryStore]:
-    database = await Database.open(tmp_path / "bot.db")
-    yield SqliteHistoryStore(database, clock=lambda: 1_700_000_000)
-    await database.close()
+def history(storage: Storage) -> HistoryStore:
+    return storage.history
 
 
 def exchange(channel_id: int, n: int, tokens: int = 10) -> Exchange:
@@ -69,14 +68,13 @@ async def test_forget_deletes_only_that_channel_and_counts(history: HistoryStore
     assert await history.count(2) == 2
 
 
-async def test_history_survives_reopening(tmp_path: Path) -> None:
-    path = tmp_path / "bot.db"
-    database = await Database.open(path)
-    await SqliteHistoryStore(database).append_exchange(exchange(1, 1))
-    await database.close()
-    reopened = await Database.open(path)
+async def test_history_survives_reopening(target: DatabaseTarget) -> None:
+    storage = await open_storage(target)
+    await storage.history.append_exchange(exchange(1, 1))
+    await storage.close()
+    reopened = await open_storage(target)
     try:
-        assert await SqliteHistoryStore(reopened).count(1) == 2
+        assert await reopened.history.count(1) == 2
     finally:
         await reopened.close()
 

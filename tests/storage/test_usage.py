@@ -1,9 +1,8 @@
-"""Usage store on a real SQLite file: atomic reservations, settling, releasing, budgets, day reports."""
+"""Usage store on both backends: atomic reservations, settling, releasing, budgets, day reports."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import fields
 from datetime import date
 from pathlib import Path
@@ -11,6 +10,8 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+from storage.backend import Storage
+from storage.connect import DatabaseTarget, open_storage
 from storage.sqlite.database import Database, pending_migrations
 from storage.sqlite.usage import TALLY_COLUMNS, SqliteUsageStore
 from storage.usage import LedgerKey, Standing, StoredBudgets, Tally, UsageStore
@@ -22,15 +23,8 @@ BOB = LedgerKey(guild_id=1, user_id=20, day=DAY)
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "bot.db")
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-def store(database: Database) -> UsageStore:
-    return SqliteUsageStore(database)
+def store(storage: Storage) -> UsageStore:
+    return storage.usage
 
 
 def admit_all(standing: Standing) -> bool:
@@ -43,12 +37,10 @@ async def standing_of(store: UsageStore, key: LedgerKey) -> Standing:
     return standing
 
 
-async def reservation_rows(database: Database) -> int:
-    async with database.reading() as db:
-        cursor = await db.execute("SELECT COUNT(*) FROM usage_reservations")
-        row = await cursor.fetchone()
-    assert row is not None
-    return int(row[0])
+async def held_tokens(store: UsageStore, *keys: LedgerKey) -> int:
+    """Return the tokens held in flight on the test day in the servers of `keys` (ALICE's by default)."""
+    servers = {key.guild_id for key in keys or (ALICE,)}
+    return sum([(await store.day_report(LedgerKey(g, 0, DAY), top_count=0)).held_tokens for g in servers])
 
 
 def test_the_column_list_follows_the_tally_fields() -> None:
@@ -67,10 +59,10 @@ async def test_a_reservation_counts_for_the_server_and_the_member_until_settled(
     assert (after.guild_tokens, after.guild_held_tokens, after.user_tokens) == (700, 0, 700)
 
 
-async def test_a_refused_reservation_holds_nothing(store: UsageStore, database: Database) -> None:
+async def test_a_refused_reservation_holds_nothing(store: UsageStore) -> None:
     refused, _ = await store.reserve(ALICE, 2_000, lambda _: False, now_seconds=NOW_SECONDS)
     assert refused is None
-    assert await reservation_rows(database) == 0
+    assert await held_tokens(store) == 0
 
 
 async def test_concurrent_reservations_see_each_other(store: UsageStore) -> None:
@@ -108,19 +100,20 @@ async def test_settling_a_vanished_reservation_records_on_the_fallback(store: Us
     assert (await store.day_report(BOB, top_count=0)).member.total_tokens == 50
 
 
-async def test_releasing_counts_a_failure_and_no_tokens(store: UsageStore, database: Database) -> None:
+async def test_releasing_counts_a_failure_and_no_tokens(store: UsageStore) -> None:
     reservation, _ = await store.reserve(ALICE, 2_000, admit_all, now_seconds=NOW_SECONDS)
     assert reservation is not None
     await store.release(reservation, fallback=ALICE)
-    assert await reservation_rows(database) == 0
+    assert await held_tokens(store) == 0
     assert (await store.day_report(ALICE, top_count=0)).member == Tally(failed_requests=1)
 
 
-async def test_clearing_drops_every_reservation(store: UsageStore, database: Database) -> None:
-    for key in (ALICE, BOB, LedgerKey(2, 10, DAY)):
+async def test_clearing_drops_the_reservations_left_behind(store: UsageStore) -> None:
+    keys = (ALICE, BOB, LedgerKey(2, 10, DAY))
+    for key in keys:  # made long ago (NOW_SECONDS): no answer in flight still holds them
         await store.reserve(key, 100, admit_all, now_seconds=NOW_SECONDS)
     assert await store.clear_reservations() == 3
-    assert await reservation_rows(database) == 0
+    assert await held_tokens(store, *keys) == 0
 
 
 async def test_budgets_are_stored_per_server_and_an_omitted_member_budget_is_kept(store: UsageStore) -> None:
@@ -180,3 +173,27 @@ async def test_the_server_totals_are_backfilled_from_existing_usage(tmp_path: Pa
         assert (await SqliteUsageStore(database).standing(ALICE)).guild_tokens == 1_200
     finally:
         await database.close()
+
+
+async def test_reservations_from_two_processes_see_each_other(target: DatabaseTarget) -> None:
+    # Two opened storages are two processes' pools (or connections): the hold is atomic in the database.
+    first, second = await open_storage(target), await open_storage(target)
+    limit_tokens = 5_000
+
+    async def ask(user_id: int) -> int | None:
+        store = (first, second)[user_id % 2].usage
+        reservation, _ = await store.reserve(
+            LedgerKey(1, user_id, DAY),
+            1_000,
+            lambda s: s.guild_tokens < limit_tokens,
+            now_seconds=NOW_SECONDS,
+        )
+        return reservation
+
+    try:
+        granted = [r for r in await asyncio.gather(*(ask(user_id) for user_id in range(40))) if r is not None]
+        assert len(granted) == 5
+        assert await held_tokens(first.usage) == 5_000
+    finally:
+        await first.close()
+        await second.close()

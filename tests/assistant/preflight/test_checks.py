@@ -13,9 +13,11 @@ import pytest
 
 from assistant.preflight.checks import CheckResult, Status, format_report, run_checks
 from assistant.settings import Secret, Settings
+from storage.postgres.url import PostgresUrl
 from tests.conftest import API_KEY, test_settings
 from tests.fakes.completions import FakeCompletions, Reply
 from tests.fakes.discord import FakeDiscord
+from tests.postgres import TestPostgres
 
 NAMES = [
     "Settings",
@@ -231,6 +233,25 @@ async def test_a_database_folder_that_is_a_file_fails(make_setup: Any, tmp_path:
     database = results["Database"]
     assert database.status is Status.FAIL
     assert "blocker" in database.summary and "DATABASE_URL" in database.fix
+
+
+async def test_an_unreachable_postgresql_fails_naming_database_url_without_its_password(
+    make_setup: Any,
+) -> None:
+    setup = await make_setup()
+    url = PostgresUrl.parse("postgresql://bot:pg-secret-word@127.0.0.1:1/bot")  # nothing listens on port 1
+    results = await setup.check(postgres_url=url)
+    database = results["Database"]
+    assert database.status is Status.FAIL
+    assert database.summary.startswith("DATABASE_URL (postgresql://bot:***@127.0.0.1:1/bot): cannot reach")
+    assert_never_shown("pg-secret-word", format_report(list(results.values())))
+
+
+async def test_a_working_postgresql_passes(make_setup: Any, postgres: TestPostgres) -> None:
+    setup = await make_setup()
+    results = await setup.check(postgres_url=await postgres.clean_database())
+    assert results["Database"].status is Status.OK
+    assert "migrated (schema version" in results["Database"].summary
 
 
 def test_the_report_gives_each_failure_and_warning_its_fix_and_a_verdict() -> None:
