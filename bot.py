@@ -310,9 +310,10 @@ async def serve(bot: AssistantBot) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
+    # Opened before logging in, so a wrong DATABASE_URL is found before anything goes online (and
+    # before there is a connection to close: a sharded client cannot close before it logged in).
+    bot.storage = await open_database(bot.settings)
     try:
-        # Opened before logging in, so a wrong DATABASE_URL is found before anything goes online.
-        bot.storage = await open_database(bot.settings)
         with contextlib.suppress(asyncio.CancelledError):
             await login(bot)
             await bot.connect()

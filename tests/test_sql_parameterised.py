@@ -16,8 +16,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCANNED_FOLDERS = ("storage", "assistant")
-# aiosqlite's and asyncpg's (fetch, fetchrow, fetchval) statement methods.
-EXECUTE_METHODS = frozenset({"execute", "executemany", "executescript", "fetch", "fetchrow", "fetchval"})
+EXECUTE_METHODS = frozenset({"execute", "executemany", "executescript"})
+# asyncpg's too, in storage/ only (elsewhere `fetch` is an HTTP download).
+DRIVER_FETCH_METHODS = frozenset({"fetch", "fetchrow", "fetchval"})
 # (file, function, the run-time names its SQL interpolates) that are known and safe.
 ALLOWED = frozenset(
     {
@@ -63,7 +64,8 @@ class SqlCallFinder(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
-        if isinstance(func, ast.Attribute) and func.attr in EXECUTE_METHODS:
+        methods = EXECUTE_METHODS | (DRIVER_FETCH_METHODS if self.path.startswith("storage/") else frozenset())
+        if isinstance(func, ast.Attribute) and func.attr in methods:
             sql = (
                 node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "sql"), None)
             )
