@@ -64,7 +64,8 @@ class SqlCallFinder(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
-        methods = EXECUTE_METHODS | (DRIVER_FETCH_METHODS if self.path.startswith("storage/") else frozenset())
+        in_storage = self.path.startswith("storage/")
+        methods = EXECUTE_METHODS | (DRIVER_FETCH_METHODS if in_storage else frozenset())
         if isinstance(func, ast.Attribute) and func.attr in methods:
             sql = (
                 node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "sql"), None)
