@@ -135,6 +135,8 @@ def test_an_unknown_reasoning_effort_is_named_with_the_choices() -> None:
         "REASONING_EFFORT is malformed: expected one of none, low, medium, high, xhigh "
         "(or empty: not sent), got 'maximum' (see .env.example)."
     )
+
+
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
 def test_a_postgresql_url_is_kept_whole_and_shown_without_its_password(scheme: str) -> None:
     url = f"{scheme}://bot:hunter2@db.internal:5432/assistant"
