@@ -16,7 +16,7 @@ from assistant.budgets.gate import Charge
 from assistant.context import Context
 from assistant.delivery.replies import ReplyTarget
 from assistant.delivery.requests import RequestBudget
-from assistant.delivery.splitting import split_capped
+from assistant.delivery.splitting import split_capped, with_note
 from assistant.delivery.streaming import EDIT_INTERVAL_SECONDS, StreamWriter
 from assistant.errors import (
     CompletionError,
@@ -83,8 +83,8 @@ async def deliver_whole(
         # Recording the usage need not hold up the answer: it runs while the parts are posted.
         settling = asyncio.create_task(charge.settle(usage))
         try:
-            text = completion.text + (TRUNCATED_NOTE if completion.finish_reason == "length" else "")
-            text += f"\n\n{note}" if note else ""
+            truncated = TRUNCATED_NOTE if completion.finish_reason == "length" else ""
+            text = with_note(completion.text, truncated + (f"\n\n{note}" if note else ""))
             cap = target.max_messages
             shortened = SHORTENED_NOTE.format(count=cap)
             ids = [(await target.send(part)).id for part in split_capped(text, cap, shortened)]
@@ -142,9 +142,10 @@ async def deliver_streamed(
         await writer.abandon()
         raise ContentFiltered() if end.finish_reason == "content_filter" else EmptyAnswer()
     ending = (TRUNCATED_NOTE if end.finish_reason == "length" else "") + (f"\n\n{note}" if note else "")
-    await commit(writer.text, writer.message_ids[0] if writer.message_ids else None)
+    text = writer.text
+    await commit(text, writer.message_ids[0] if writer.message_ids else None)
     ids = await writer.finish(ending)
-    return Delivery(writer.text[: len(writer.text) - len(ending)], ids, usage, end.finish_reason)
+    return Delivery(text, ids, usage, end.finish_reason)
 
 
 async def _cut_off(

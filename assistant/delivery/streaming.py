@@ -2,10 +2,10 @@
 
 The writer keeps the whole text received so far. The message being written shows its part of it
 with a marker; once the text has grown well past what one message holds, that message is finished
-at the same split point the splitter would choose for the whole answer (:func:`split_point`
-decides from the first ``room + a few`` characters only), and the rest continues in a new message.
-So the final messages are exactly :func:`split_message` of the final text: what the non-streaming
-path posts.
+at the same split point the splitter would choose for the whole answer (it waits until
+:func:`settled` says no text still to come can change that cut), and the rest continues in a new
+message. So the final messages are exactly :func:`split_message` of the final text: what the
+non-streaming path posts.
 
 Every write takes its request slot first and decides what to send once it has it, so it always
 shows the latest text: new messages and final text are urgent, edits of text still being written
@@ -23,15 +23,12 @@ from typing import Any
 
 from assistant.delivery.replies import ReplyTarget
 from assistant.delivery.requests import CREATE, EDIT, Claim, Priority, RequestBudget, prepaid
-from assistant.delivery.splitting import DISCORD_MESSAGE_LIMIT, Part, split_point
+from assistant.delivery.splitting import DISCORD_MESSAGE_LIMIT, Part, settled, split_point, with_note
 
 log = logging.getLogger(__name__)
 
 # Shown at the end of a message while it is still being written; the final edit removes it.
 STREAMING_MARKER = " ▌"
-# split_point looks at most a fence marker's length past its window; wait for a little more
-# text than that before finishing a message, so the cut equals the whole answer's cut.
-LOOKAHEAD_CHARS = 16
 # Edits of text still being written, per answer: the budget lets a channel make 3 of them per
 # 5.25 s (Discord allows 5 per 5 s; the rest are kept for final text), so one every 1.75 s.
 EDIT_INTERVAL_SECONDS = 1.75
@@ -91,8 +88,8 @@ class StreamWriter:
         self._wake()
 
     async def finish(self, note: str = "") -> list[int]:
-        """Append `note`, bring the messages to their final form and return their ids."""
-        self._text += note
+        """Append `note` (after closing an open code block), finish the messages and return their ids."""
+        self._text = with_note(self._text, note)
         self._finished = True
         self._done.set()
         self._wake()
@@ -145,15 +142,14 @@ class StreamWriter:
         """Finish every message whose cut is settled (all of them when the answer is complete)."""
         while self._pos < len(self._text):
             rest = self._text[self._pos :]
-            room = self._limit - len(self._prefix)
-            if not final and len(rest) <= room + LOOKAHEAD_CHARS:
+            if not final and not settled(rest, limit=self._limit, prefix=self._prefix):
                 return
-            cut, fence = split_point(rest, limit=self._limit, prefix=self._prefix)
+            cut, carry = split_point(rest, limit=self._limit, prefix=self._prefix)
             body = rest[:cut]
-            part = Part(body, self._prefix, fence.closing(body) if fence and cut < len(rest) else "")
+            part = Part(body, self._prefix, carry.closing(body) if carry and cut < len(rest) else "")
             await self._put(part.render(), final=True)
             self._pos += cut
-            self._prefix = fence.opening if fence and cut < len(rest) else ""
+            self._prefix = carry.opening(body) if carry and cut < len(rest) else ""
 
     async def _show_current(self) -> None:
         """Show the current message's text so far, with the marker, once a slot is free."""

@@ -2,60 +2,30 @@
 
 from __future__ import annotations
 
-import re
-from itertools import pairwise
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from assistant.delivery.markup import Fence, open_block
 from assistant.delivery.splitting import (
     DISCORD_MESSAGE_LIMIT,
-    Fence,
+    Carry,
     Part,
-    fence_state,
-    find_split,
     split_capped,
     split_message,
     split_parts,
     split_point,
+    with_note,
 )
-
-FAST = settings(max_examples=200, deadline=None)
-PREFIX = re.compile(r"(`{3,}|~{3,})[^\n`]*\n")
-SUFFIX = re.compile(r"\n?(`{3,}|~{3,})")
-
-
-def balanced(text: str) -> bool:
-    """Whether every fence opened in ``text`` is closed again (an independent line scan)."""
-    opener = ""
-    for line in text.split("\n"):
-        indent = len(line) - len(line.lstrip(" "))
-        run = re.match(r"`{3,}|~{3,}", line[indent:]) if indent <= 3 else None
-        if run is None:
-            continue
-        info = line[indent + run.end() :]
-        if not opener:
-            opener = "" if run[0][0] == "`" and "`" in info else run[0]
-        elif run[0][0] == opener[0] and len(run[0]) >= len(opener) and not info.strip():
-            opener = ""
-    return not opener
-
-
-def check_invariants(text: str, limit: int) -> list[Part]:
-    """Split ``text`` and assert the properties every split must have."""
-    parts = split_parts(text, limit=limit)
-    assert "".join(part.body for part in parts) == text
-    assert all(len(part.render()) <= limit for part in parts)
-    assert parts[0].prefix == "" and parts[-1].suffix == ""
-    for part in parts:
-        assert part.prefix == "" or PREFIX.fullmatch(part.prefix)
-        assert part.suffix == "" or SUFFIX.fullmatch(part.suffix)
-    assert all(
-        not part.body.endswith("\r") or not next_.body.startswith("\n") for part, next_ in pairwise(parts)
-    )
-    return parts
-
+from tests.assistant.delivery.oracles import (
+    check_invariants,
+    commonmark,
+    commonmark_in_list,
+    differences,
+    discord,
+    empty_blocks,
+    grapheme_cut,
+)
 
 # --- unit tests: boundaries --------------------------------------------------------------------
 
@@ -128,28 +98,50 @@ def test_limit_below_minimum_is_rejected() -> None:
         split_parts("text", limit=50)
 
 
-# --- unit tests: code fences -------------------------------------------------------------------
+# --- unit tests: code blocks -------------------------------------------------------------------
 
 
-def code_block(fence: str, language: str, lines: int) -> str:
-    """A fenced block of numbered print lines."""
-    body = "\n".join(f"print({i})" for i in range(lines))
-    return f"{fence}{language}\n{body}\n{fence}\n"
+def code_block(language: str, lines: int, indent: str = "") -> str:
+    """A fenced block of numbered print lines, every line behind ``indent``."""
+    body = "".join(f"{indent}print({i})\n" for i in range(lines))
+    return f"{indent}```{language}\n{body}{indent}```\n"
 
 
 def test_cut_code_block_is_closed_and_reopened_with_language() -> None:
-    parts = check_invariants("Intro\n\n" + code_block("```", "python", 30) + "Outro", 100)
+    parts = check_invariants("Intro\n\n" + code_block("python", 30) + "Outro", 100)
     assert len(parts) > 2
     assert parts[0].suffix == "```" and parts[0].body.endswith("\n")
     assert all(part.prefix == "```python\n" for part in parts[1:])
-    assert all(balanced(part.render()) for part in parts)
+    assert not differences("Intro\n\n" + code_block("python", 30) + "Outro", parts, commonmark)
 
 
-def test_tilde_fence_reopened_with_its_own_run() -> None:
-    parts = check_invariants(code_block("~~~~", "rust", 30), 100)
-    assert parts[0].suffix == "~~~~"
-    assert all(part.prefix == "~~~~rust\n" for part in parts[1:])
-    assert all(balanced(part.render()) for part in parts)
+@pytest.mark.parametrize(
+    ("container", "indent"),
+    [("1. Install it:\n", "    "), ("- Install it:\n", "    "), ("1. Install it:\n", "\t"), ("", "> ")],
+)
+def test_an_indented_or_quoted_block_keeps_its_indent_and_language(container: str, indent: str) -> None:
+    text = "Steps:\n\n" + container + code_block("bash", 40, indent) + "2. Done.\n"
+    parts = check_invariants(text, 200)
+    assert len(parts) >= 3
+    assert all(part.prefix == f"{indent}```bash\n" for part in parts[1:])
+    assert all(part.suffix == f"{indent}```" for part in parts[:-1])
+    assert not differences(text, parts, commonmark, commonmark_in_list)
+    assert not differences(text, parts, discord)
+
+
+def test_a_block_opened_after_a_list_marker_reopens_without_the_marker() -> None:
+    text = "1. ```js\n" + "".join(f"let v{i} = {i};\n" for i in range(30)) + "```\n"
+    parts = check_invariants(text, 120)
+    assert all(part.prefix == "```js\n" for part in parts[1:])
+    assert not differences(text, parts, discord)
+
+
+def test_a_cut_line_in_a_quoted_block_goes_on_behind_the_quote() -> None:
+    text = "> ```\n> " + "x" * 300 + "\n> ```\n"
+    parts = check_invariants(text, 100)
+    assert parts[0].suffix == "\n> ```"
+    assert all(part.prefix == "> ```\n> " for part in parts[1:])
+    assert not differences(text, parts, commonmark)
 
 
 def test_suffix_starts_a_new_line_when_cut_mid_line() -> None:
@@ -159,9 +151,35 @@ def test_suffix_starts_a_new_line_when_cut_mid_line() -> None:
     assert parts[1].prefix == "```\n"
 
 
+def test_no_part_begins_with_an_empty_code_block() -> None:
+    # The best cut, a line break, falls right before the closing fence: taking it would send
+    # "```py\n```" at the top of the next message.
+    text = "```py\n" + "a" * 88 + "\n```\n" + "More text after the block. " * 5
+    parts = check_invariants(text, 100)
+    assert parts[0].body != "```py\n" + "a" * 88 + "\n"
+    assert not any(empty_blocks(part.render()) for part in parts)
+    assert not differences(text, parts, discord)
+
+
 def test_no_cut_inside_a_fence_line() -> None:
-    text = "a" * 60 + "\n```python title=example.py " + "b " * 20 + "\nprint(1)\n```"
+    # The line break right after the opener would leave the first message an empty block.
+    text = "a" * 60 + "\n```python\n" + "x" * 100 + "\n```"
     assert split_parts(text, limit=100)[0].body == "a" * 60 + "\n"
+
+
+def test_a_language_discord_does_not_show_is_not_reopened() -> None:
+    # "```python title=x" has no language for Discord: that line is shown as code.
+    text = "```python title=x\n" + "print(1)\n" * 30 + "```\n"
+    assert all(part.prefix == "```\n" for part in check_invariants(text, 100)[1:])
+
+
+def test_tildes_and_mid_line_backticks_follow_discord() -> None:
+    tildes = "~~~\n" + "line\n" * 40 + "~~~\n"  # not a code block for Discord
+    assert all(part.prefix == "" for part in check_invariants(tildes, 100))
+    inline = "Say " + "```" + "word " * 40 + "```" + " ok"  # a code block for Discord
+    parts = check_invariants(inline, 100)
+    assert parts[1].prefix == "```\n"
+    assert not differences(inline, parts, discord)
 
 
 def test_unclosed_fence_at_the_end_is_left_as_written() -> None:
@@ -170,38 +188,22 @@ def test_unclosed_fence_at_the_end_is_left_as_written() -> None:
     assert parts[-1].prefix == "```js\n"
 
 
-def test_long_answer_with_python_block_in_the_middle() -> None:
-    prose = " ".join(f"Sentence number {i} explains a point." for i in range(60))
-    code = code_block("```", "python", 200)
-    text = prose + "\n\n" + code + "\n" + prose
-    assert 5000 <= len(text) <= 7000
-    parts = check_invariants(text, DISCORD_MESSAGE_LIMIT)
-    assert len(parts) >= 3
-    assert all(balanced(part.render()) for part in parts)
-    assert any(part.prefix == "```python\n" for part in parts)
+def test_a_cut_off_answer_closes_its_block_before_the_note() -> None:
+    note = "\n\n-# cut off"
+    assert with_note("```py\nprint(1)\n", note) == "```py\nprint(1)\n```" + note
+    assert with_note("- x\n    ```py\n    print(1)", note) == "- x\n    ```py\n    print(1)\n    ```" + note
+    assert with_note("```py\nprint(1)\n```\nDone", note) == "```py\nprint(1)\n```\nDone" + note
+    assert with_note("```py\nprint(1)\n", "") == "```py\nprint(1)\n"
 
 
-def test_fence_state() -> None:
-    assert fence_state("```python title=x\nprint(1)\n") == Fence("```", "python")
-    assert fence_state("```python\nprint(1)\n```\n") is None
-    assert fence_state("````\n```\n") == Fence("````")
-    assert fence_state("~~~\n```\n") == Fence("~~~")
-    assert fence_state("```" + "x" * 33 + "\n") == Fence("```")
-    assert fence_state("``` inline ``` code\n") is None
-    assert fence_state("    ```\n") is None
-    assert fence_state("more code\n", start=Fence("```", "go")) == Fence("```", "go")
-
-
-def test_find_split() -> None:
-    assert find_split("short") == 5
+def test_split_point_reports_what_to_carry() -> None:
     # 94 characters of room after the prefix, minus the "\n```" that closes the reopened block.
-    assert find_split("x" * 95, limit=100, prefix="```py\n") == 90
+    assert split_point("x" * 95, limit=100, prefix="```py\n") == (90, Carry(Fence("py")))
     text = "a" * 60 + "\n" + "b" * 60
-    assert find_split(text, limit=100) == 61
-    assert find_split(text, limit=100, prefix="```\n") == 61
-    assert split_point(text, limit=100, prefix="```\n") == (61, Fence("```"))
+    assert split_point(text, limit=100) == (61, None)
+    assert split_point(text, limit=100, prefix="```\n") == (61, Carry(Fence()))
     with pytest.raises(ValueError):
-        find_split(text, limit=100, prefix="x" * 100)
+        split_point(text, limit=100, prefix="x" * 100)
 
 
 def test_absurd_fence_run_still_fits() -> None:
@@ -209,94 +211,70 @@ def test_absurd_fence_run_still_fits() -> None:
     check_invariants(text, 100)
 
 
-# --- property tests ----------------------------------------------------------------------------
+def test_long_answer_with_python_block_in_the_middle() -> None:
+    prose = " ".join(f"Sentence number {i} explains a point." for i in range(60))
+    text = prose + "\n\n" + code_block("python", 200) + "\n" + prose
+    assert 5000 <= len(text) <= 7000
+    parts = check_invariants(text, DISCORD_MESSAGE_LIMIT)
+    assert len(parts) >= 3
+    assert any(part.prefix == "```python\n" for part in parts)
+    assert not differences(text, parts, commonmark)
 
-WORDS = st.text(
-    st.characters(exclude_categories=("Cs",), exclude_characters="`~\r\n"),
-    min_size=1,
-    max_size=12,
+
+# --- unit tests: spoilers and graphemes --------------------------------------------------------
+
+
+def test_a_cut_spoiler_is_closed_and_reopened() -> None:
+    text = "The twist: ||" + "the butler did it all along, " * 10 + "|| and that is all."
+    parts = check_invariants(text, 100)
+    assert len(parts) >= 3
+    assert all(part.suffix == "||" for part in parts[:-1])
+    assert all(part.prefix == "||" for part in parts[1:])
+    assert not differences(text, parts, discord)
+
+
+def test_a_spoiler_around_a_code_block_closes_both() -> None:
+    text = "||Answer:\n```py\n" + "print('hidden')\n" * 12 + "```\n||"
+    parts = check_invariants(text, 100)
+    assert parts[0].suffix == "```||"
+    assert parts[1].prefix == "||```py\n"
+    assert not differences(text, parts, discord)
+
+
+def test_a_lone_or_an_inline_double_bar_is_not_a_spoiler() -> None:
+    lone = "Use a || b when either will do. " + "Nothing else pairs with it here. " * 8
+    assert all(part.prefix == "" for part in check_invariants(lone, 100))
+    inline = "Write `a || b` here, " * 8 + "and `c || d` there."
+    assert all(part.prefix == "" for part in check_invariants(inline, 100))
+    # Two of them pair up, in Discord as here.
+    paired = "Use a || b when either will do. " * 8
+    assert any(part.prefix == "||" for part in check_invariants(paired, 100))
+
+
+@pytest.mark.parametrize(
+    "grapheme",
+    [
+        "👩‍👩‍👧‍👦",  # a family: four emoji joined by zero-width joiners
+        "👍🏽",  # a thumb with a skin-tone modifier
+        "e\u0301\u0302",  # e with two combining accents
+        "🇫🇷",  # a flag: two regional indicators
+        "🏳️‍🌈",  # a flag with a variation selector and a joiner
+    ],
 )
-SEPARATORS = st.sampled_from([" ", " ", " ", "  ", "\n", "\n\n", "\r\n", ". ", "! ", "? ", ".\n", "\t"])
-LONG = st.text("abcdefghij", min_size=50, max_size=3000)
-MARKERS = st.sampled_from(["```", "```", "````", "~~~", "  ```"])
-LANGUAGES = st.sampled_from(["", "python", "js", "c++", "rust title=x", "y" * 40])
-FENCE_LINES = st.builds(lambda run, language: f"\n{run}{language}\n", MARKERS, LANGUAGES)
-INLINE = st.sampled_from(["`code`", "a```b", "``` inline ```", "~"])
-TOKENS = st.one_of(WORDS, SEPARATORS, SEPARATORS, LONG, FENCE_LINES, INLINE)
-TEXTS = st.lists(TOKENS, max_size=120).map("".join)
-LIMITS = st.integers(min_value=100, max_value=2000)
+def test_a_forced_cut_never_splits_a_grapheme(grapheme: str) -> None:
+    for lead in range(4):  # shift the run so the hard cut falls on every offset of the grapheme
+        text = "x" * lead + grapheme * (300 // len(grapheme))
+        parts = check_invariants(text, 100)
+        assert not grapheme_cut(text, parts)
+        assert all(part.body.startswith(grapheme) for part in parts[1:])
 
 
-@st.composite
-def fenced_documents(draw: st.DrawFn) -> str:
-    """Prose and code blocks whose fences are balanced by construction."""
-    chunks = []
-    for _ in range(draw(st.integers(1, 6))):
-        if draw(st.booleans()):
-            chunks.append(draw(st.lists(st.one_of(WORDS, SEPARATORS, LONG), max_size=40).map("".join)))
-            continue
-        run, language = draw(MARKERS).strip(), draw(LANGUAGES)
-        inner = "```" if run == "````" else "~~~ nested" if run[0] == "`" else "``` no"
-        lines = draw(st.lists(st.one_of(WORDS, SEPARATORS, LONG, st.just(f"\n{inner}\n")), max_size=40))
-        chunks.append(f"\n{run}{language}\n{''.join(lines)}\n{run}\n")
-    return "".join(chunks)
-
-
-@FAST
-@given(TEXTS, LIMITS)
-def test_split_invariants(text: str, limit: int) -> None:
-    parts = check_invariants(text, limit)
-    if len(text) <= limit:
-        assert parts == [Part(text)]
-
-
-@FAST
-@given(TEXTS, LIMITS)
-def test_parts_balanced_when_text_balanced(text: str, limit: int) -> None:
-    parts = check_invariants(text, limit)
-    if balanced(text):
-        assert all(balanced(part.render()) for part in parts)
-
-
-@FAST
-@given(fenced_documents(), LIMITS)
-def test_fenced_documents_stay_balanced(text: str, limit: int) -> None:
-    assert balanced(text)
-    assert all(balanced(part.render()) for part in check_invariants(text, limit))
-
-
-@FAST
-@given(TEXTS, LIMITS)
-def test_split_message_sends_no_blank_messages(text: str, limit: int) -> None:
-    messages = split_message(text, limit=limit)
-    assert all(message.strip() for message in messages)
-    assert all(len(message) <= limit for message in messages)
-    assert messages == [part.render() for part in split_parts(text, limit=limit) if part.render().strip()]
-
-
-@FAST
-@given(TEXTS, LIMITS)
-def test_streaming_helpers_agree_with_split_parts(text: str, limit: int) -> None:
-    pos = 0
-    for part in split_parts(text, limit=limit):
-        cut, fence = split_point(text[pos:], limit=limit, prefix=part.prefix)
-        assert find_split(text[pos:], limit=limit, prefix=part.prefix) == cut == len(part.body)
-        assert part.suffix == (fence.closing(part.body) if fence else "")
-        pos += cut
-
-
-@FAST
-@given(TEXTS)
-def test_text_within_limit_is_one_part(text: str) -> None:
-    limit = max(100, len(text))
-    assert split_parts(text, limit=limit) == [Part(text)]
-    assert split_message(text, limit=limit) == ([text] if text.strip() else [])
-
+# --- a capped split ----------------------------------------------------------------------------
 
 NOTE = "\n\n-# (Shortened.)"
 
 
-@FAST
+@settings(max_examples=100, deadline=None)
 @given(
     st.text(alphabet=st.sampled_from("ab \n`py"), min_size=0, max_size=12_000),
     st.integers(min_value=1, max_value=6),
@@ -310,7 +288,7 @@ def test_a_capped_split_keeps_the_cap_and_says_when_it_cut(text: str, cap: int) 
     assert len(parts) == cap
     assert all(len(part) <= DISCORD_MESSAGE_LIMIT for part in parts)
     assert parts[-1].endswith(NOTE) and not any(part.endswith(NOTE) for part in parts[:-1])
-    assert all(balanced(part) for part in parts)
+    assert all(open_block(part.removesuffix(NOTE)) is None for part in parts)
 
 
 def test_an_uncapped_split_is_the_plain_split() -> None:
