@@ -76,7 +76,11 @@ async def stream(text: str, chunks: list[int], limit: int = 2000, note: str = ""
 
 
 PIECES = st.sampled_from(
-    ["word ", "Sentence one. ", "line\n", "\n\n", "```python\n", "```\n", "x" * 90, "é", "~~~\n", "code()\n"]
+    [
+        *("word ", "Sentence one. ", "line\n", "\n\n", "x" * 90, "é", "~~~\n", "code()\n"),
+        *("```python\n", "```\n", "1. Step\n    ```js\n", "    ```\n", "> ```\n", "> quoted\n", "\t```\n"),
+        *("||", "`a || b`", "`", "\\", "👩\u200d👩\u200d👧", "👍🏽", "e\u0301", "🇫🇷" * 30),
+    ]
 )
 
 
@@ -111,6 +115,22 @@ async def test_the_marker_shows_while_writing_and_the_final_edit_removes_it() ->
 async def test_a_note_is_appended_to_the_last_message() -> None:
     target = await stream("Partial answ", [4, 4], note="\n\n-# cut off")
     assert target.messages[-1].content == "Partial answ\n\n-# cut off"
+
+
+async def test_a_note_closes_a_code_block_left_open_before_it() -> None:
+    text = "Steps:\n1. Run:\n    ```bash\n" + "".join(f"    echo {n}\n" for n in range(60))
+    target = await stream(text, [50] * 20, note="\n\n-# cut off")
+    messages = [m.content for m in target.messages]
+    assert messages == split_message(text + "    ```\n\n-# cut off")
+    assert messages[-1].endswith("    echo 59\n    ```\n\n-# cut off")
+    assert all(m.startswith("    ```bash\n") and m.count("```") == 2 for m in messages[1:])
+
+
+async def test_a_spoiler_still_open_holds_the_cut_until_its_closer_comes() -> None:
+    text = "Guess: ||" + "the answer is hidden here, " * 6 + "|| and more text follows. " * 3
+    target = await stream(text, [7] * 40, limit=100)
+    assert [m.content for m in target.messages] == split_message(text, limit=100)
+    assert target.messages[1].content.startswith("||")
 
 
 async def test_blank_text_is_never_sent() -> None:
