@@ -30,6 +30,12 @@ ANSWER = (
 
 
 @pytest.fixture
+def discord_rate_limits() -> bool:
+    """Discord's rate limits bear on answers of several messages: the fake enforces them."""
+    return True
+
+
+@pytest.fixture
 def stream() -> bool:
     """Post answers whole unless a test parametrizes this."""
     return False
