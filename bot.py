@@ -29,7 +29,7 @@ import discord
 import yarl
 from discord.ext import commands
 
-from assistant import __version__, preflight
+from assistant import __version__, migrate, preflight
 from assistant.answering import Answerer
 from assistant.attachments.download import Downloader
 from assistant.attachments.reader import AttachmentReader
@@ -345,6 +345,11 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="check the settings, the database, the API key and the Discord token, then exit",
     )
+    parser.add_argument(
+        "--migrate-to",
+        metavar="DATABASE_URL",
+        help="copy every table of the database into another, empty one (stop the bot first), then exit",
+    )
     return parser.parse_args(argv)
 
 
@@ -361,6 +366,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Note: {note}", file=sys.stderr)
     if arguments.check:
         return preflight.run(settings)
+    if arguments.migrate_to:
+        return migrate.run(settings, arguments.migrate_to)
     configure_logging(settings.log_level)
     point_discord_py_at(settings)
     try:
