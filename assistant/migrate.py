@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import TextIO
 
 from assistant.settings import Settings, parse_database_url
 from assistant.startup import EXIT_BAD_SETTINGS, EXIT_FAILED, StartupError, open_database
 from storage.backend import Storage
 from storage.copying import CopiedTable, CopyError, copy_database, tables_of
+from storage.postgres.url import PostgresUrl
 
 
 class ProgressLine:
@@ -43,7 +45,7 @@ def run(settings: Settings, target_url: str, out: TextIO = sys.stdout) -> int:
         print(f"--migrate-to: {exc}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
     try:
-        copied = asyncio.run(migrate(settings, replace(settings, database_path=target), out))
+        copied = asyncio.run(migrate(settings, with_database(settings, target), out))
     except (StartupError, CopyError) as exc:
         print(f"--migrate-to: {exc}", file=sys.stderr)
         return exc.exit_code if isinstance(exc, StartupError) else EXIT_FAILED
@@ -53,13 +55,20 @@ def run(settings: Settings, target_url: str, out: TextIO = sys.stdout) -> int:
     return 0
 
 
+def with_database(settings: Settings, target: Path | PostgresUrl) -> Settings:
+    """Return the settings with `target` as the database."""
+    if isinstance(target, PostgresUrl):
+        return replace(settings, postgres_url=target)
+    return replace(settings, database_path=target, postgres_url=None)
+
+
 async def migrate(settings: Settings, target: Settings, out: TextIO) -> list[CopiedTable]:
     """Open both databases (migrating them), copy, and close them."""
     source = await open_database(settings)
     try:
         destination: Storage = await open_database(target)
         try:
-            print(f"Copying {settings.database_path} to {target.database_path}:", file=out)
+            print(f"Copying {settings.database} to {target.database}:", file=out)
             return await copy_database(tables_of(source), tables_of(destination), ProgressLine(out))
         finally:
             await destination.close()

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from storage.backend import Storage
+from storage.postgres.database import PostgresDatabase
+from storage.postgres.tables import PostgresTables
 from storage.sqlite.database import Database
 from storage.sqlite.tables import SqliteTables
 from storage.tables import Tables
@@ -38,13 +40,14 @@ def tables_of(storage: Storage) -> Tables:
     connection = storage.connection
     if isinstance(connection, Database):
         return SqliteTables(connection)
+    if isinstance(connection, PostgresDatabase):
+        return PostgresTables(connection)
     raise CopyError(f"copying from or to {type(connection).__name__} is not supported")
 
 
 async def copy_database(source: Tables, target: Tables, progress: Progress) -> list[CopiedTable]:
     """Copy every table of `source` into the empty `target`; return what was copied."""
-    names = await source.names()
-    await check_target(names, target)
+    names = await tables_to_copy(source, target)
     copied = []
     for name in names:
         columns = await source.columns(name)
@@ -63,17 +66,21 @@ async def copy_database(source: Tables, target: Tables, progress: Progress) -> l
     return copied
 
 
-async def check_target(names: list[str], target: Tables) -> None:
-    """Raise CopyError unless `target` has the same tables, every one of them empty."""
+async def tables_to_copy(source: Tables, target: Tables) -> list[str]:
+    """Return the tables both databases hold, parents first; raise CopyError if the copy cannot start.
+
+    A table only one backend has is its own bookkeeping (SQLite's to-do list of turns to recount):
+    it must be empty in the source. Every table of the target must be empty.
+    """
     target_names = await target.names()
-    if sorted(target_names) != sorted(names):
-        differ = sorted(set(names) ^ set(target_names))
-        raise CopyError(
-            f"the two databases' tables differ ({', '.join(differ)}): run the same version on both"
-        )
     filled = [(name, await target.count(name)) for name in target_names]
     holding = [f"{name} {rows:,}" for name, rows in filled if rows]
     if holding:
         raise CopyError(
             f"the target database is not empty (rows: {', '.join(holding)}): copy only into a new, empty one"
         )
+    names = await source.names()
+    for name in names:
+        if name not in target_names and await source.count(name):
+            raise CopyError(f"the target has no table {name}: run the same version of the bot on both")
+    return [name for name in names if name in target_names]

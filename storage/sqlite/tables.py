@@ -73,8 +73,9 @@ class SqliteTables:
         """Add the rows in one transaction."""
         names = ", ".join(quoted(column) for column in columns)
         marks = ", ".join("?" for _ in columns)
+        sql = f"INSERT INTO {quoted(table)} ({names}) VALUES ({marks})"  # noqa: S608
         async with self._database.transaction() as db:
-            await db.executemany(f"INSERT INTO {quoted(table)} ({names}) VALUES ({marks})", rows)  # noqa: S608
+            await db.executemany(sql, rows)
 
     async def finish(self, table: str) -> None:
         """Nothing to do: an INTEGER PRIMARY KEY continues after the largest id by itself."""
