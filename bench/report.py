@@ -71,6 +71,22 @@ def metrics_table(result: dict[str, Any]) -> str:
     )
 
 
+def settings_table(result: dict[str, Any]) -> str:
+    """Added latency with no server settings and with every setting in use."""
+    header = ["server settings", "answers", "added ms p50 / p99"]
+    kinds = (
+        ("none", "off_ms"),
+        ("all in use: personas, always mode, an access role, a reasoning effort", "on_ms"),
+    )
+    rows = [[label, result["answers_each"], ms(result[key], "p50", "p99")] for label, key in kinds]
+    return (
+        f"**Server settings** cost, whole answers, {result['conversations']} conversations, "
+        f"{result['runs_each']} alternating runs each (ms)\n\n" + table(header, rows) + "\n\n"
+        f"The policy's decisions for one question (its route, its persona and effort) cost "
+        f"{result['decision_cpu_us']:g} µs of CPU, read from memory: no database trip."
+    )
+
+
 def tokens_table(result: dict[str, Any]) -> str:
     """Prompt tokens and cached share per history window."""
     header = ["window", "prompt tokens/turn", "uncached tokens/turn", "cached share",
@@ -174,6 +190,7 @@ def render(results: dict[str, Any]) -> str:
             f"{results['streaming']['edit_interval_seconds']:g} s per channel)\n\n"
             + streaming_table(results["streaming"]),
             *([metrics_table(results["metrics"])] if "metrics" in results else []),
+            *([settings_table(results["settings"])] if "settings" in results else []),
             f"**Tokens** over a {results['tokens']['turns']}-turn conversation (CONTEXT_TOKENS 16,000)\n\n"
             + tokens_table(results["tokens"]),
             "**Token counting** per answer (the question twice, the answer once); tokenizer loaded once in "

@@ -27,7 +27,8 @@ from bench.history_scale import history_at_scale
 from bench.live import Load, latency, streaming, throughput
 from bench.memory import memory
 from bench.metrics_cost import metrics_cost
-from bench.report import attachments_table, metrics_table, render
+from bench.report import attachments_table, metrics_table, render, settings_table
+from bench.settings_cost import settings_cost
 from bench.token_cost import token_cost
 from bench.tokens import tokens
 
@@ -95,6 +96,15 @@ SMOKE = Plan(
 )
 
 
+def settings_load(plan: Plan) -> Load:
+    """Return the load the settings' cost is measured at: the latency scenario's 10 conversations.
+
+    Not 100: their 200 Discord requests a second would queue behind DISCORD_REQUESTS_PER_SECOND,
+    whose wait (about a second) would drown what the settings cost.
+    """
+    return plan.latency[1]
+
+
 def machine() -> dict[str, Any]:
     """Describe where the run happened."""
     cpu = next(
@@ -122,6 +132,7 @@ async def run(plan: Plan, workdir: Path) -> dict[str, Any]:
     )
     log.info("throughput and streaming done after %.1f s", time.perf_counter() - started)
     results["metrics"] = await metrics_cost(workdir, plan.metrics, plan.metrics_pairs)
+    results["settings"] = await settings_cost(workdir, settings_load(plan), plan.metrics_pairs)
     results["tokens"] = await tokens(workdir, plan.token_turns)
     results["token_cost"] = token_cost(plan.token_cost_answers)
     results["attachments"] = await attachments(
@@ -146,6 +157,11 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help="only the metrics' cost: added latency, metrics off and on",
     )
     parser.add_argument(
+        "--settings",
+        action="store_true",
+        help="only the server settings' cost: added latency, no settings and every setting in use",
+    )
+    parser.add_argument(
         "--attachments",
         action="store_true",
         help="only the attachments: preparing four ~10 MiB images, context builds with and without images",
@@ -165,6 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments.metrics:
             figures = asyncio.run(metrics_cost(Path(workdir), plan.metrics, plan.metrics_pairs))
             print(metrics_table(figures))
+            return 0
+        if arguments.settings:
+            figures = asyncio.run(settings_cost(Path(workdir), settings_load(plan), plan.metrics_pairs))
+            print(settings_table(figures))
             return 0
         if arguments.attachments:
             figures = asyncio.run(

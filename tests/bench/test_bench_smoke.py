@@ -104,6 +104,12 @@ def test_metrics_cost_figures(results: dict[str, Any]) -> None:
     assert sane(cost["off_ms"]) and sane(cost["on_ms"])
 
 
+def test_settings_cost_figures(results: dict[str, Any]) -> None:
+    cost = results["settings"]
+    assert cost["answers_each"] > 0 and cost["off_ms"]["n"] == cost["on_ms"]["n"] == cost["answers_each"]
+    assert sane(cost["off_ms"]) and sane(cost["on_ms"])
+
+
 def test_attachment_figures(results: dict[str, Any]) -> None:
     prepare = results["attachments"]["prepare"]
     assert prepare["images"] == 4 and prepare["skipped"] == [] and prepare["tokens"] >= 4 * 85
