@@ -9,6 +9,7 @@ import pytest
 from assistant.observability import probe
 from tests.assistant.observability.scrape import get, samples, value
 from tests.conftest import Harness
+from tests.postgres import TestPostgres
 
 
 async def test_a_ready_bot_is_healthy(harness: Harness) -> None:
@@ -55,3 +56,15 @@ def test_the_probe_passes_when_metrics_are_off(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv("METRICS_ADDRESS", raising=False)
     assert probe.main() == 0
     assert probe.health_url("::", 9464) == "http://[::1]:9464/health"
+
+
+async def test_unhealthy_while_postgresql_is_down(harness: Harness, postgres: TestPostgres) -> None:
+    await harness.stop_bot()
+    await harness.start_bot(postgres_url=await postgres.new_database())
+    assert (await get(harness, "/health"))[0] == 200
+    postgres.pause()
+    try:
+        status, body = await get(harness, "/health")
+        assert (status, body.splitlines()[1]) == (503, "database: does not answer")
+    finally:
+        postgres.resume()
