@@ -3,7 +3,9 @@
 Every cog asks it before any model call; nothing else decides these things. The settings are
 read from the database once, at start-up, and kept in memory: the answer path never waits on a
 database trip for them. Every change made with /config goes to the database first and then
-replaces the server's settings in memory with what the database now holds.
+replaces the server's settings in memory with what the database now holds. With several processes
+(shards) on one PostgreSQL database this stays exact without re-reading: a server's messages and
+its /config commands both arrive at the one shard that owns the server.
 """
 
 from __future__ import annotations

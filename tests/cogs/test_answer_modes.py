@@ -8,7 +8,7 @@ from cogs.config import NEEDS_INTENT
 from tests.cogs.config_helpers import config, slash_reply
 from tests.conftest import Harness
 from tests.fakes.completions import Reply, echo_reply
-from tests.fakes.discord import FakeChannel
+from tests.fakes.discord import CREATE_PUBLIC_THREADS, FakeChannel
 
 SUPPORT = "You are the help desk of Acme."
 
@@ -176,3 +176,14 @@ async def test_a_reset_leaves_the_settings_alone(harness: Harness) -> None:
     await harness.discord.slash("reset", {}, channel=harness.channel, author=harness.admin)
     await barrier(harness)
     assert harness.model.requests[-1].messages[0]["content"] == f"{DEFAULT_SYSTEM_PROMPT}\n\n{SUPPORT}"
+
+
+async def test_thread_mode_without_create_public_threads_says_what_is_missing(harness: Harness) -> None:
+    ai = harness.discord.add_text_channel(harness.guild, "ai", bot_deny=CREATE_PUBLIC_THREADS)
+    await config(harness, "channel", mode="thread", channel=ai)
+    asked = await harness.ask("what is Python?", channel=ai)
+    [reply] = await harness.replies_to(asked, channel=ai)
+    assert reply["content"] == (
+        "I can't open a thread here: I'm missing the **Create Public Threads** permission in this channel."
+    )
+    assert harness.discord.threads_of(ai) == [] and harness.model.requests == []
