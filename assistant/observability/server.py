@@ -102,9 +102,7 @@ class MetricsServer:
 
     @classmethod
     async def start(cls, bot: ObservedBot, host: str, port: int) -> MetricsServer:
-        """Start recording and serving on host:port (port 0: any free port, see `.port`)."""
-        recorder = metrics.start()
-        recorder.registry.register(BotStateCollector(bot))
+        """Serve on host:port (port 0: any free port, see `.port`), then start recording."""
         app = web.Application()
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         server = cls(bot, runner, port)
@@ -115,9 +113,9 @@ class MetricsServer:
         try:
             await site.start()
         except BaseException:
-            metrics.stop()
             await runner.cleanup()
             raise
+        metrics.start().registry.register(BotStateCollector(bot))
         server.port = runner.addresses[0][1]  # the port chosen, when 0 asked for any
         log.info("Metrics at http://%s:%d/metrics, health at /health", host, server.port)
         return server

@@ -14,7 +14,7 @@ from multidict import CIMultiDict
 from assistant.errors import BudgetExhausted, ChannelBusy, RateLimited, ShuttingDown, TooManyWaiting
 from assistant.observability import discord_http, metrics
 from assistant.observability.answers import outcome_of
-from assistant.observability.server import BotStateCollector
+from assistant.observability.server import BotStateCollector, serve_metrics
 from assistant.settings import Settings, SettingsError
 
 REQUIRED = {"DISCORD_TOKEN": "discord-token-value", "EVOLINK_API_KEY": "sk-secret-value"}
@@ -105,3 +105,18 @@ def test_the_readme_lists_every_metric(recorder: metrics.Recorder) -> None:
 def family_type(families: list, name: str) -> str:
     """Return the type of the metric family called `name`."""
     return next(family.type for family in families if family.name == name)
+
+
+async def test_a_taken_port_is_one_error_line_and_the_bot_runs_on(caplog: pytest.LogCaptureFixture) -> None:
+    bot = SimpleNamespace(ws=None, latency=float("nan"), answerer=None, shard_id=None)
+    first = await serve_metrics(bot, ("127.0.0.1", 0))  # type: ignore[arg-type]
+    assert first is not None
+    try:
+        assert await serve_metrics(bot, ("127.0.0.1", first.port)) is None  # type: ignore[arg-type]
+    finally:
+        await first.close()
+    [record] = [
+        r for r in caplog.records if r.name == "assistant.observability.server" and r.levelname == "ERROR"
+    ]
+    assert record.getMessage().startswith(f"METRICS_ADDRESS 127.0.0.1:{first.port} cannot be served")
+    assert metrics.current() is None
