@@ -62,7 +62,7 @@ class AnswerInFlight:
         if self.first_text_seen or recorder is None:
             return
         self.first_text_seen = True
-        recorder.first_text_seconds.labels(self.path).observe(time.perf_counter() - self.started)
+        recorder.child(recorder.first_text_seconds, self.path).observe(time.perf_counter() - self.started)
 
 
 ANSWER_IN_FLIGHT: ContextVar[AnswerInFlight | None] = ContextVar("answer_in_flight", default=None)
@@ -101,13 +101,15 @@ def observed(
         try:
             result = await answer(service, *args, **kwargs)
         except BaseException as exc:
-            recorder.questions.labels(in_flight.path, outcome_of(exc)).inc()
+            recorder.child(recorder.questions, in_flight.path, outcome_of(exc)).inc()
             raise
         finally:
             ANSWER_IN_FLIGHT.reset(token)
         complete = getattr(result, "complete", True)
-        recorder.questions.labels(in_flight.path, "answered" if complete else "cut_off").inc()
-        recorder.answer_seconds.labels(in_flight.path).observe(time.perf_counter() - in_flight.started)
+        recorder.child(recorder.questions, in_flight.path, "answered" if complete else "cut_off").inc()
+        recorder.child(recorder.answer_seconds, in_flight.path).observe(
+            time.perf_counter() - in_flight.started
+        )
         return result
 
     return timed

@@ -39,7 +39,7 @@ async def _on_request_end(
     status = params.response.status
     if recorder is None or status == HTTP_SWITCHING_PROTOCOLS:
         return
-    recorder.discord_requests.labels(params.method, str(status)).inc()
+    recorder.child(recorder.discord_requests, params.method, str(status)).inc()
     if status == HTTP_TOO_MANY_REQUESTS:
         scope = params.response.headers.get("X-RateLimit-Scope", "unknown")
         recorder.discord_rate_limited.labels(

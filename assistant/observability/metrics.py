@@ -9,7 +9,7 @@ status): never message text, names, or member, channel or server ids.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.process_collector import ProcessCollector
@@ -31,6 +31,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[Counter | Histogram, tuple[str, ...]], Any] = {}
         ProcessCollector(registry=self.registry)  # memory, CPU, open files, start time
         self.questions = self._counter(
             "questions", "Questions taken by the answering service.", "path", "outcome"
@@ -57,6 +58,14 @@ class Recorder:
         )
         for kind in TOKEN_KINDS:  # present from the first scrape, so rate() has a start
             self.tokens.labels(kind)
+
+    def child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        """Return `metric` with these label values, cached (prometheus-client's lookup takes ~4 µs)."""
+        key = (metric, labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def _counter(self, name: str, documentation: str, *labels: str) -> Counter:
         return Counter(f"{PREFIX}{name}", documentation, labels, registry=self.registry)
@@ -90,11 +99,11 @@ def tokens_used(usage: Usage) -> None:
     """Count one completion's tokens by kind (reasoning is part of completion, cached of prompt)."""
     if _current is None:
         return
-    tokens = _current.tokens
-    tokens.labels("prompt").inc(usage.prompt_tokens)
-    tokens.labels("completion").inc(usage.completion_tokens)
-    tokens.labels("reasoning").inc(usage.reasoning_tokens)
-    tokens.labels("cached").inc(usage.cached_tokens)
+    child, tokens = _current.child, _current.tokens
+    child(tokens, "prompt").inc(usage.prompt_tokens)
+    child(tokens, "completion").inc(usage.completion_tokens)
+    child(tokens, "reasoning").inc(usage.reasoning_tokens)
+    child(tokens, "cached").inc(usage.cached_tokens)
 
 
 def completion_failed(error: Exception, *, retrying: bool) -> None:
