@@ -256,3 +256,39 @@ def _noise_png(width: int, height: int) -> bytes:
     out = io.BytesIO()
     Image.frombytes("RGB", (width, height), os.urandom(width * height * 3)).save(out, format="PNG")
     return out.getvalue()
+
+
+async def test_an_image_in_a_bot_thread_message_goes_along(harness: Harness) -> None:
+    interaction = await harness.discord.slash(
+        "chat", {"prompt": "a thread"}, channel=harness.channel, author=harness.alice
+    )
+    await harness.discord.wait_for(lambda: len(interaction.messages()) == 1)
+    [thread] = harness.discord.threads_of(harness.channel)
+    await harness.model.wait_requests(1)
+    await harness.settled()
+    said = await harness.discord.user_says(thread, harness.bob, "what about this one?", files=[PHOTO])
+    await harness.replies_to(said, channel=thread)
+    request = harness.model.requests[-1]
+    assert request.texts()[-1] == "bob: what about this one?\n\n[image: photo.jpg]"
+    assert not decode_data_url(request.image_urls[0]).image.getexif()
+
+
+async def test_an_image_in_a_direct_message_goes_along(harness: Harness) -> None:
+    await harness.stop_bot()
+    await harness.start_bot(allow_dms=True)
+    channel = harness.discord.dm_channel(harness.alice)
+    said = await harness.discord.user_says(channel, harness.alice, "", files=[PNG])
+    await harness.replies_to(said, channel=channel)
+    [request] = harness.model.requests
+    assert request.texts()[-1] == "alice: [image: diagram.png]" and len(request.image_urls) == 1
+
+
+@pytest.mark.parametrize("settings_overrides", [{"stream": True}])
+async def test_a_streamed_answer_ends_with_the_note(harness: Harness) -> None:
+    harness.model.enqueue(Reply(text="Streamed answer."))
+    asked = await ask_with(harness, "look", [FakeFile("notes.pdf", b"%PDF-1.7", "application/pdf"), PNG])
+    [answer] = await harness.replies_to(asked)
+    await harness.settled()
+    final = harness.discord.world.messages[int(answer["id"])]["content"]
+    assert final == "Streamed answer.\n\n-# Not read: notes.pdf (not an image or a text file)."
+    assert len(harness.model.requests[0].image_urls) == 1
