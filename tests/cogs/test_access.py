@@ -96,3 +96,12 @@ async def test_without_a_role_everyone_may_use_the_bot_again(harness: Harness) -
     asked = await harness.ask("now?")
     await harness.replies_to(asked)
     assert [r.messages[-1]["content"] for r in harness.model.requests] == ["alice: now?"]
+
+
+async def test_the_access_role_survives_a_restart(harness: Harness) -> None:
+    await restrict_to_support(harness)
+    await harness.stop_bot()
+    await harness.start_bot()
+    asked = await harness.ask("after the restart?")
+    [refusal] = await harness.replies_to(asked)
+    assert refusal["content"] == REFUSAL and harness.model.requests == []
