@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from tests.cogs.config_helpers import config
 from tests.conftest import Harness
 from tests.fakes import images
 from tests.fakes.completions import Reply
@@ -292,3 +293,16 @@ async def test_a_streamed_answer_ends_with_the_note(harness: Harness) -> None:
     final = harness.discord.world.messages[int(answer["id"])]["content"]
     assert final == "Streamed answer.\n\n-# Not read: notes.pdf (not an image or a text file)."
     assert len(harness.model.requests[0].image_urls) == 1
+
+
+async def test_in_an_always_channel_an_image_alone_is_a_question(harness: Harness) -> None:
+    help_desk = harness.discord.add_text_channel(harness.guild, "help")
+    await config(harness, "channel", mode="always", channel=help_desk)
+    said = await harness.discord.user_says(help_desk, harness.alice, "", files=[PNG])
+    await harness.replies_to(said, channel=help_desk)
+    [request] = harness.model.requests
+    assert request.texts()[-1] == "alice: [image: diagram.png]" and len(request.image_urls) == 1
+    # A sticker-like message with no text and no attachment is still not a question.
+    await harness.discord.user_says(help_desk, harness.alice, "")
+    await harness.settled()
+    assert len(harness.model.requests) == 1
