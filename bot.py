@@ -48,7 +48,6 @@ from assistant.settings import Settings, SettingsError
 from assistant.shards import describe_shards
 from assistant.startup import EXIT_BAD_SETTINGS, StartupError, load_env_file, open_database
 from storage.backend import Storage
-from storage.connect import describe
 from storage.history import HistoryStore
 from storage.threads import ThreadStore
 
@@ -140,7 +139,6 @@ class AssistantBot(commands.AutoShardedBot):
         log.info("Running %s", describe_shards(self.settings.shard_ids, self.settings.shard_count))
         if not hasattr(self, "storage"):  # `serve` opens it before logging in
             self.storage = await open_database(self.settings)
-        log.info("Database: %s", describe(self.settings.database))
         await self.storage.answered.prune(before_seconds=int(time.time()) - ANSWERED_KEPT_SECONDS)
         self.history = self.storage.history
         await asyncio.to_thread(load_encoding)  # the tokenizer, once (~0.4 s), off the event loop
@@ -292,7 +290,7 @@ async def run(settings: Settings) -> None:
     """Run the bot; if the portal has the Message Content intent off, run on without it."""
     log.info(
         "Starting the assistant %s: model %s at %s, database %s",
-        __version__, settings.evolink_model, settings.evolink_base_url, settings.database_path,
+        __version__, settings.evolink_model, settings.evolink_base_url, settings.database,
     )  # fmt: skip
     try:
         await serve(AssistantBot(settings))

@@ -36,7 +36,13 @@ _CREATE_VERSIONS = (
 )
 _RECORD_VERSION = "INSERT INTO schema_migrations (version) VALUES ($1)"
 # What a lost server looks like to asyncpg: a dropped socket, a closed connection, a shutdown.
-LOST = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.OperatorInterventionError)
+LOST = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InternalClientError,  # a pooled connection whose server vanished mid-protocol
+)
 
 
 class PostgresDatabase:

@@ -193,9 +193,18 @@ class FakeDiscord:
         """Return the bot's user; its id is the application id."""
         return self.world.bot_user
 
-    def add_guild(self, name: str = "Guild", *, bot_permissions: int = DEFAULT_BOT_PERMISSIONS) -> FakeGuild:
-        """Add a guild with the bot in it; its role grants exactly `bot_permissions`."""
-        guild = self.world.add_guild(name, bot_permissions)
+    def add_guild(
+        self,
+        name: str = "Guild",
+        *,
+        bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
+        shard: tuple[int, int] | None = None,
+    ) -> FakeGuild:
+        """Add a guild with the bot in it; its role grants exactly `bot_permissions`.
+
+        `shard` = (shard id, shard count): the guild's id is chosen so Discord routes it to that shard.
+        """
+        guild = self.world.add_guild(name, bot_permissions, shard)
         self._spawn(self.gateway.dispatch_guild_create(guild))
         return guild
 

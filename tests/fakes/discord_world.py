@@ -197,6 +197,14 @@ class World:
         self._last_id = max(candidate, self._last_id + 1)
         return self._last_id
 
+    def next_id_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """Return a fresh snowflake that Discord routes to `shard_id` of `shard_count` (whole ms later)."""
+        candidate = self.next_id()
+        while (candidate >> 22) % shard_count != shard_id:
+            candidate += 1 << 22
+        self._last_id = candidate
+        return candidate
+
     def notify(self) -> None:
         """Wake every `wait_for` so it re-checks its predicate."""
         changed, self._changed = self._changed, asyncio.Event()
@@ -224,10 +232,11 @@ class World:
 
     # -- building the world -------------------------------------------------------------------
 
-    def add_guild(self, name: str, bot_permissions: int) -> FakeGuild:
+    def add_guild(self, name: str, bot_permissions: int, shard: tuple[int, int] | None = None) -> FakeGuild:
         """Create a guild owned by a fresh person, with the bot as a member holding its own role."""
         owner = self.add_user(f"{name} owner")
-        guild = FakeGuild(self.next_id(), name, owner.id)
+        guild_id = self.next_id() if shard is None else self.next_id_on_shard(*shard)
+        guild = FakeGuild(guild_id, name, owner.id)
         # @everyone grants nothing so that each member's permissions are exactly what the test asked for.
         guild.roles[guild.id] = FakeRole(guild.id, guild.id, "@everyone", 0)
         self.guilds[guild.id] = guild
