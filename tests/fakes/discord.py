@@ -42,6 +42,7 @@ import discord
 import yarl
 from aiohttp import web
 
+from .discord_apps import Apps
 from .discord_cdn import Cdn, FakeFile
 from .discord_channels import ChannelRoutes
 from .discord_gateway import Gateway
@@ -126,6 +127,8 @@ class FakeDiscord:
             deadline_seconds=interaction_deadline_seconds,
             token_seconds=interaction_token_seconds,
         )
+        # Message commands, modals and user installs: `fake.apps.message_command(...)` and friends.
+        self.apps = Apps(self.world, self.builder, self._flush_and_dispatch)
         # Observation: the same objects the parts fill in (requests in order, unmatched (method, path),
         # bugs of the fake answered with 503, (channel id, loop time) typing calls, IDENTIFY payloads).
         self.requests: list[RecordedRequest] = self.rest.requests
@@ -358,6 +361,11 @@ class FakeDiscord:
         interaction = self.builder.build_click(message, custom_id, author, values)
         await self._dispatch_interaction(interaction)
         return interaction
+
+    async def _flush_and_dispatch(self, interaction: FakeInteraction) -> None:
+        """Dispatch an interaction once the events scheduled before it have been sent."""
+        await self.flush()
+        await self._dispatch_interaction(interaction)
 
     async def _dispatch_interaction(self, interaction: FakeInteraction) -> None:
         """Start the response deadline and send INTERACTION_CREATE to connected bots."""

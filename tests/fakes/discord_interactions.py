@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from .discord_apps import MODAL_SUBMIT, check_followup_allowed
 from .discord_interaction_build import (
     APPLICATION_COMMAND,
     MESSAGE_COMPONENT,
@@ -28,7 +29,7 @@ from .discord_rest import Call, Reply, Rest
 from .discord_world import FLAG_EPHEMERAL, FLAG_LOADING, MESSAGE_CHAT_INPUT_COMMAND, World
 
 MESSAGE_WITH_SOURCE, DEFERRED_WITH_SOURCE, DEFERRED_UPDATE, UPDATE_MESSAGE, MODAL = 4, 5, 6, 7, 9
-ALLOWED_CALLBACKS = {APPLICATION_COMMAND: {4, 5, 9}, MESSAGE_COMPONENT: {4, 5, 6, 7, 9}}
+ALLOWED_CALLBACKS = {APPLICATION_COMMAND: {4, 5, 9}, MESSAGE_COMPONENT: {4, 5, 6, 7, 9}, MODAL_SUBMIT: {4, 5}}
 INTERACTION_DEFAULT_PARSE = ("users",)  # interactions and webhooks ping only users by default
 
 
@@ -195,6 +196,7 @@ class Interactions:
     async def create_followup(self, call: Call) -> Reply:
         """Send a followup; after a "thinking" defer the first one becomes the original response."""
         interaction = self._by_webhook(call)
+        check_followup_allowed(interaction)
         body = call.body or {}
         loading = interaction.response_message
         if loading is not None and loading["flags"] & FLAG_LOADING:

@@ -292,7 +292,8 @@ class World:
     def permissions_for(self, channel: FakeChannel, user_id: int) -> int:
         """Compute a user's permissions in a channel with Discord's algorithm (threads use the parent)."""
         if channel.guild_id is None:
-            return DM_PERMISSIONS
+            # A group DM (type 3) is open to its members only; the bot is never one.
+            return DM_PERMISSIONS if channel.type != 3 or user_id in channel.member_ids else 0
         guild = self.guilds[channel.guild_id]
         if user_id not in guild.members:
             return 0
