@@ -61,6 +61,7 @@ EXTENSIONS = (
     "cogs.quota",
     "cogs.summarize",
     "cogs.config",
+    "cogs.ask_about",
 )
 ENV_FILE = Path(__file__).resolve().with_name(".env")
 # Discord's JSON error code when the bot is not in a server it addresses.

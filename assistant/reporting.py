@@ -138,23 +138,28 @@ async def _report(
         log.warning("Could not tell the member about a failure in %s: %s", describe_place(channel), exc)
 
 
+async def report_interaction_failure(interaction: discord.Interaction, error: BaseException) -> None:
+    """Answer the member whose command or form failed (an expired interaction can only be logged)."""
+    if interaction_expired(error):
+        log.warning(
+            "The interaction of /%s expired (Discord allows 15 minutes) before its answer was ready; "
+            "the answer was dropped",
+            interaction.command.qualified_name if interaction.command else "a command",
+        )
+        return
+    text = describe_failure(error)
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+    except discord.HTTPException as exc:
+        log.warning("Could not report a command failure to the member: %s", exc)
+
+
 class AssistantTree(app_commands.CommandTree):
     """A command tree whose errors reach the member as one short, ephemeral line."""
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        """Answer the member whose command failed (an expired interaction can only be logged)."""
-        if interaction_expired(error):
-            log.warning(
-                "The interaction of /%s expired (Discord allows 15 minutes) before its answer was ready; "
-                "the answer was dropped",
-                interaction.command.qualified_name if interaction.command else "a command",
-            )
-            return
-        text = describe_failure(error)
-        try:
-            if interaction.response.is_done():
-                await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-            else:
-                await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-        except discord.HTTPException as exc:
-            log.warning("Could not report a command failure to the member: %s", exc)
+        """Answer the member whose command failed."""
+        await report_interaction_failure(interaction, error)

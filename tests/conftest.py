@@ -185,7 +185,9 @@ async def harness(
     h = Harness(
         discord=discord_fake,
         model=model,
-        settings=test_settings(discord_fake, model, tmp_path, dev_guild_id=guild.id, **settings_overrides),
+        settings=test_settings(
+            discord_fake, model, tmp_path, **{"dev_guild_id": guild.id, **settings_overrides}
+        ),
         guild=guild,
         channel=channel,
         alice=discord_fake.add_member(guild, "alice"),

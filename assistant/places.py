@@ -1,0 +1,42 @@
+"""Where an interaction was made, and what that allows: history, whose budget, how many messages.
+
+A member can run the app's commands where the bot itself is absent: in a server that never added
+it or in a group DM, through their own user install. There the bot sees nothing but the
+interaction: it reads no channel and keeps no history, the member's personal budget pays, and
+Discord allows only five followup messages per interaction when only a user install authorized it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import discord
+
+# Discord's limit on followups to an interaction that only a user install authorized.
+USER_INSTALL_FOLLOWUP_LIMIT = 5
+
+
+@dataclass(frozen=True)
+class Place:
+    """What answering an interaction may use where it was made."""
+
+    # The server whose budget applies; None: the member's personal budget.
+    guild_id: int | None
+    # The bot reads this channel and keeps its history (a server it is in, or its DM when allowed).
+    present: bool
+    # How many messages the answer may take; None: no limit.
+    max_messages: int | None
+
+
+def place_of(interaction: discord.Interaction, *, allow_dms: bool) -> Place:
+    """Return what an interaction's answer may use, from where it was made and who installed the app."""
+    guild_id = interaction.guild_id
+    # The cache, not interaction.guild: discord.py makes a stand-in guild for servers the bot is not in.
+    in_server = guild_id is not None and interaction.client.get_guild(guild_id) is not None
+    in_bot_dm = guild_id is None and interaction.context.dm_channel
+    only_user_install = interaction.is_user_integration() and not interaction.is_guild_integration()
+    return Place(
+        guild_id=guild_id if in_server else None,
+        present=in_server or (in_bot_dm and allow_dms),
+        max_messages=USER_INSTALL_FOLLOWUP_LIMIT if only_user_install else None,
+    )
