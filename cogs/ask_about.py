@@ -58,7 +58,8 @@ class AskAboutModal(discord.ui.Modal, title="Ask about this message"):
         """Answer the question about the message."""
         await self.cog.answer(interaction, self.target, self.question.value)
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+    # Modal's own on_error takes no item; discord.py's stubs inherit View's, hence the ignore.
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
         """Tell the member what went wrong, like a failed command."""
         await report_interaction_failure(interaction, error)
 
