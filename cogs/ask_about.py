@@ -1,4 +1,4 @@
-""" "Ask about this": a message command that asks the model about one message, privately."""
+"""The "Ask about this" message command: ask the model about one message, privately."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from discord.ext import commands
 
 from assistant.answering import Question
 from assistant.delivery.replies import InteractionReply
-from assistant.places import place_of
 from assistant.questions import file_ref
+from assistant.reach import reach_of
 from assistant.reporting import report_interaction_failure
 
 if TYPE_CHECKING:
@@ -89,14 +89,17 @@ class AskAbout(commands.Cog):
 
     async def ask_about(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Ask the member what they want to know about `message` (a pop-up, answered within 3 s)."""
+        if (refusal := self.bot.policy.command_refusal(interaction)) is not None:
+            await interaction.response.send_message(refusal, ephemeral=True)
+            return
         await interaction.response.send_modal(AskAboutModal(self, message))
 
     async def answer(self, interaction: discord.Interaction, target: discord.Message, asked: str) -> None:
         """Answer privately, with the message, its author's name and its attachments as the context."""
         await interaction.response.defer(thinking=True, ephemeral=True)
-        place = place_of(interaction, allow_dms=self.bot.settings.allow_dms)
+        reach = reach_of(interaction, allow_dms=self.bot.settings.allow_dms)
         question = Question(
-            guild_id=place.guild_id,
+            guild_id=reach.guild_id,
             channel_id=interaction.channel_id or 0,
             author_id=interaction.user.id,
             author_name=interaction.user.display_name,
@@ -105,7 +108,7 @@ class AskAbout(commands.Cog):
             with_history=False,
             files=tuple(file_ref(attachment) for attachment in target.attachments),
         )
-        reply = InteractionReply(interaction, ephemeral=True, max_messages=place.max_messages)
+        reply = InteractionReply(interaction, ephemeral=True, max_messages=reach.max_messages)
         await self.bot.answerer.answer(question, reply)
 
 

@@ -1,4 +1,4 @@
-""" "Ask about this" end to end: the pop-up, the private answer, what the model was sent, budgets."""
+"""The "Ask about this" message command end to end: the pop-up, the private answer, the model's input, budgets."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from typing import Any
 
 import pytest
 
+from assistant.policy import OFF_REFUSAL
 from assistant.settings import DEFAULT_SYSTEM_PROMPT
 from cogs.ask_about import COMMAND_NAME, QUESTION_MAX_CHARS
+from tests.cogs.config_helpers import config
+from tests.cogs.test_access import REFUSAL, restrict_to_support
 from tests.cogs.test_quota import MEMBER_SPENT, usage
 from tests.conftest import Harness
 from tests.fakes import images
@@ -104,3 +107,26 @@ async def test_discord_refuses_a_question_over_1000_characters(harness: Harness)
     await harness.discord.wait_for(lambda: shown.response_type is not None)
     with pytest.raises(AssertionError, match="would not submit"):
         await harness.discord.apps.submit_modal(shown, {LABEL: "x" * (QUESTION_MAX_CHARS + 1)})
+
+
+async def refused_at_once(harness: Harness, message: dict[str, Any], author: FakeUser) -> str:
+    """Run "Ask about this" and return the one line it was refused with (no pop-up shown)."""
+    shown = await harness.discord.apps.message_command(COMMAND_NAME, message, author=author)
+    await harness.discord.wait_for(lambda: len(shown.messages()) == 1)
+    assert shown.ephemeral and shown.callbacks[0]["type"] == 4
+    return str(shown.messages()[0]["content"])
+
+
+async def test_an_off_channel_refuses_it(harness: Harness) -> None:
+    await config(harness, "channel", mode="off")
+    target = await harness.discord.user_says(harness.channel, harness.bob, "hello")
+    assert await refused_at_once(harness, target, harness.alice) == OFF_REFUSAL
+    assert harness.model.requests == []
+
+
+async def test_the_access_role_applies(harness: Harness) -> None:
+    await restrict_to_support(harness)
+    target = await harness.discord.user_says(harness.channel, harness.bob, "hello")
+    assert await refused_at_once(harness, target, harness.alice) == REFUSAL
+    await ask_about(harness, target, "", author=harness.bob)  # bob has the role
+    assert len(harness.model.requests) == 1

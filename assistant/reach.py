@@ -17,7 +17,7 @@ USER_INSTALL_FOLLOWUP_LIMIT = 5
 
 
 @dataclass(frozen=True)
-class Place:
+class Reach:
     """What answering an interaction may use where it was made."""
 
     # The server whose budget applies; None: the member's personal budget.
@@ -28,14 +28,14 @@ class Place:
     max_messages: int | None
 
 
-def place_of(interaction: discord.Interaction, *, allow_dms: bool) -> Place:
+def reach_of(interaction: discord.Interaction, *, allow_dms: bool) -> Reach:
     """Return what an interaction's answer may use, from where it was made and who installed the app."""
     guild_id = interaction.guild_id
     # The cache, not interaction.guild: discord.py makes a stand-in guild for servers the bot is not in.
     in_server = guild_id is not None and interaction.client.get_guild(guild_id) is not None
     in_bot_dm = guild_id is None and interaction.context.dm_channel
     only_user_install = interaction.is_user_integration() and not interaction.is_guild_integration()
-    return Place(
+    return Reach(
         guild_id=guild_id if in_server else None,
         present=in_server or (in_bot_dm and allow_dms),
         max_messages=USER_INSTALL_FOLLOWUP_LIMIT if only_user_install else None,
