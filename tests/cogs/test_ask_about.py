@@ -1,4 +1,4 @@
-"""The "Ask about this" message command end to end: the pop-up, the private answer, the model's input, budgets."""
+"""The "Ask about this" message command end to end: the pop-up, the private answer, budgets."""
 
 from __future__ import annotations
 
