@@ -24,6 +24,7 @@ Discord renders; the rules above keep that reading equal to the whole answer's.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import regex
@@ -48,6 +49,9 @@ MIN_LIMIT = 100
 LOOKAHEAD_CHARS = 64
 
 _GRAPHEME = regex.compile(r"\X")
+# A character (or none) and the run of non-ASCII characters after it; they may form graphemes.
+_NON_ASCII = regex.compile(r".?[^\x00-\x7f]+", regex.DOTALL)
+_MARKER_RUN = re.compile(r"`{2,}|\|{2,}")
 _BLANK = " \t\r\n>"  # what an empty block or spoiler may hold: whitespace and quote markers
 
 # Cut positions (zero-width, right after the separator), best kind first.
@@ -196,20 +200,41 @@ def _cut_positions(
     text: str, room: int, read: str, markup: Markup, offset: int
 ) -> tuple[list[bool], list[bool]]:
     """Where in ``text[:room]`` a cut may fall: by every rule, and at grapheme boundaries only."""
-    boundaries = [False] * (room + 1)
-    for grapheme in _GRAPHEME.finditer(text, 0, room + 1):
-        if grapheme.end() <= room:
-            boundaries[grapheme.end()] = True
+    boundaries = _grapheme_boundaries(text, room)
     allowed = boundaries.copy()
-    for i in range(1, min(room, len(text) - 1) + 1):
-        if text[i - 1] == text[i] and text[i] in "`|":
-            allowed[i] = False  # inside a run of markers
+    for run in _MARKER_RUN.finditer(text, 0, room + 1):
+        _forbid(allowed, run.start() + 1, run.end() - 1)  # inside a run of backticks or bars
     for escape in markup.escapes:
         _forbid(allowed, escape + 1 - offset, escape + 1 - offset)
     for span in markup.spans:
+        if span.start - offset > room:
+            continue  # it bears on no cut of this part
         for low, high in _breaking_cuts(span, read):
             _forbid(allowed, low - offset, high - offset)
     return allowed, boundaries
+
+
+def _grapheme_boundaries(text: str, room: int) -> list[bool]:
+    """Which positions up to ``room`` fall between two graphemes of ``text``."""
+    boundaries = [True] * (room + 1)
+    boundaries[0] = False  # a cut before everything is no cut
+    crlf = text.find("\r\n", 0, room + 1)
+    while crlf >= 0:
+        _forbid(boundaries, crlf + 1, crlf + 1)
+        crlf = text.find("\r\n", crlf + 1, room + 1)
+    # Only non-ASCII characters join their neighbours (CR LF aside): segment just those stretches.
+    for stretch in _NON_ASCII.finditer(text, 0, room + 1):
+        start, stop = stretch.start(), min(stretch.end() + 1, len(text))  # with the next character
+        ends = {grapheme.end() for grapheme in _GRAPHEME.finditer(text, start, stop)}
+        _forbid_all(boundaries, (i for i in range(start + 1, stop) if i not in ends))
+    return boundaries
+
+
+def _forbid_all(allowed: list[bool], positions: Iterable[int]) -> None:
+    """Forbid cuts at each of ``positions``, as far as they are listed."""
+    for i in positions:
+        if i < len(allowed):
+            allowed[i] = False
 
 
 def _breaking_cuts(span: Span, read: str) -> list[tuple[int, int]]:
@@ -235,8 +260,9 @@ def _breaking_cuts(span: Span, read: str) -> list[tuple[int, int]]:
 
 def _forbid(allowed: list[bool], low: int, high: int) -> None:
     """Forbid cuts at positions ``low`` to ``high``, both included, as far as they are listed."""
-    for i in range(max(low, 0), min(high, len(allowed) - 1) + 1):
-        allowed[i] = False
+    low, high = max(low, 0), min(high, len(allowed) - 1)
+    if low <= high:
+        allowed[low : high + 1] = [False] * (high + 1 - low)
 
 
 def _best_cut(text: str, window: int, allowed: list[bool], boundaries: list[bool]) -> int:
