@@ -1,4 +1,9 @@
-"""Entry point: `python bot.py` runs the assistant with the settings from the environment / `.env`."""
+"""Entry point: `python bot.py` runs the assistant with the settings from the environment / `.env`.
+
+This file holds the bot itself (:class:`AssistantBot`: its resources, services, cogs and commands);
+the command line and the process around it (logging, signals, start-up failures, `--check`,
+`--migrate-to`) are in :mod:`assistant.launch`.
+"""
 
 from __future__ import annotations
 
@@ -11,25 +16,18 @@ if sys.version_info < (3, 11):  # noqa: UP036 - the check is the point
         "Install a newer Python and run it with that (e.g. python3.11 bot.py)."
     )
 
-import argparse
 import asyncio
-import contextlib
 import gc
 import logging
-import os
-import signal
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import aiohttp
 import discord
-import yarl
 from discord.ext import commands
 
-from assistant import __version__, migrate, preflight
+from assistant import launch
 from assistant.answering import Answerer
 from assistant.attachments.download import Downloader
 from assistant.attachments.reader import AttachmentReader
@@ -44,9 +42,9 @@ from assistant.observability import discord_http
 from assistant.observability.server import MetricsServer, serve_metrics
 from assistant.policy import Policy
 from assistant.reporting import AssistantTree
-from assistant.settings import Settings, SettingsError
+from assistant.settings import Settings
 from assistant.shards import describe_shards
-from assistant.startup import EXIT_BAD_SETTINGS, StartupError, load_env_file, open_database
+from assistant.startup import EXIT_BAD_SETTINGS, StartupError, open_database
 from storage.backend import Storage
 from storage.history import HistoryStore
 from storage.threads import ThreadStore
@@ -63,7 +61,6 @@ EXTENSIONS = (
     "cogs.config",
     "cogs.ask_about",
 )
-ENV_FILE = Path(__file__).resolve().with_name(".env")
 # Discord's JSON error code when the bot is not in a server it addresses.
 MISSING_ACCESS = 50001
 # How long the ledger of answered messages remembers one: far past any deploy's overlap.
@@ -110,7 +107,7 @@ class AssistantBot(commands.AutoShardedBot):
             guild_ready_timeout=guild_ready_timeout,
             # None, discord.py's default, traces nothing; its annotation leaves None out.
             http_trace=discord_http.trace_config() if settings.metrics_address else None,  # type: ignore[arg-type]
-            **sharding_of(settings),
+            **launch.sharding_of(settings),
         )
         self.settings = settings
         self.metrics: MetricsServer | None = None
@@ -260,124 +257,9 @@ class AssistantBot(commands.AutoShardedBot):
             await self.metrics.close()
 
 
-def sharding_of(settings: Settings) -> dict[str, Any]:
-    """Return AutoShardedBot's shard arguments (none: Discord's recommended count, all here)."""
-    sharding: dict[str, Any] = {"shard_count": settings.shard_count}
-    if settings.shard_ids is not None:
-        sharding["shard_ids"] = list(settings.shard_ids)
-    return sharding
-
-
-def point_discord_py_at(settings: Settings) -> None:
-    """Use another Discord-compatible endpoint when configured (self-hosted gateways, tests)."""
-    # The bot has no voice: discord.py's warnings about voice libraries would only confuse.
-    discord.VoiceClient.warn_nacl = False
-    discord.VoiceClient.warn_dave = False
-    if settings.discord_api_base:
-        discord.http.Route.BASE = settings.discord_api_base
-    if settings.discord_gateway_url:
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
-
-
-def configure_logging(level: str) -> None:
-    """Log to stdout, once, for every module."""
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(name)s: %(message)s"))
-    logging.basicConfig(level=level, handlers=[handler], force=True)
-    logging.getLogger("discord.gateway").setLevel(max(logging.getLevelName(level), logging.INFO))
-
-
-async def run(settings: Settings) -> None:
-    """Run the bot; if the portal has the Message Content intent off, run on without it."""
-    log.info(
-        "Starting the assistant %s: model %s at %s, database %s",
-        __version__, settings.evolink_model, settings.evolink_base_url, settings.database,
-    )  # fmt: skip
-    try:
-        await serve(AssistantBot(settings))
-    except discord.PrivilegedIntentsRequired:
-        log.warning(
-            "The Message Content intent is off in the Developer Portal, so the bot runs without it: "
-            "mentions and slash commands work, but /chat thread follow-ups need a mention. To fix it, "
-            "turn on 'Message Content Intent' (your application → Bot → Privileged Gateway Intents)."
-        )
-        await serve(AssistantBot(settings, message_content=False))
-
-
-async def serve(bot: AssistantBot) -> None:
-    """Run `bot` until Discord disconnects for good or SIGTERM/SIGINT asks it to stop."""
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
-    # Opened before logging in, so a wrong DATABASE_URL is found before anything goes online (and
-    # before there is a connection to close: a sharded client cannot close before it logged in).
-    bot.storage = await open_database(bot.settings)
-    try:
-        with contextlib.suppress(asyncio.CancelledError):
-            await login(bot)
-            await bot.connect()
-    finally:
-        # discord.py's own __aexit__ skips close() once Discord is closed; ours must still run to the end.
-        await bot.close()
-    log.info("Stopped cleanly")
-
-
-async def login(bot: AssistantBot) -> None:
-    """Log in to Discord's REST API (and run setup_hook), or raise StartupError if it is unreachable."""
-    try:
-        await bot.login(bot.settings.discord_token.reveal())
-    except aiohttp.ClientConnectionError as exc:
-        where = bot.settings.discord_api_base or "discord.com"
-        raise StartupError(
-            f"Cannot reach Discord at {where} ({type(exc).__name__}): check this machine's internet "
-            "connection, DNS and firewall"
-            + (", and DISCORD_API_BASE." if bot.settings.discord_api_base else ".")
-        ) from None
-
-
-def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
-    """Read the command line: nothing runs the bot, `--check` checks the setup instead."""
-    parser = argparse.ArgumentParser(description="The GPT-5.2 assistant for your Discord server.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="check the settings, the database, the API key and the Discord token, then exit",
-    )
-    parser.add_argument(
-        "--migrate-to",
-        metavar="DATABASE_URL",
-        help="copy every table of the database into another, empty one (stop the bot first), then exit",
-    )
-    return parser.parse_args(argv)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """Load the settings, then run the bot or the preflight; a bad setting is one line and exit status 2."""
-    arguments = parse_arguments(argv)
-    try:
-        note = load_env_file(ENV_FILE)
-        settings = Settings.from_env(os.environ)
-    except (SettingsError, StartupError) as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return EXIT_BAD_SETTINGS
-    if note:
-        print(f"Note: {note}", file=sys.stderr)
-    if arguments.check:
-        return preflight.run(settings)
-    if arguments.migrate_to:
-        return migrate.run(settings, arguments.migrate_to)
-    configure_logging(settings.log_level)
-    point_discord_py_at(settings)
-    try:
-        asyncio.run(run(settings))
-    except discord.LoginFailure:
-        log.error("Discord rejected DISCORD_TOKEN: copy the token again from the Developer Portal (Bot tab).")
-        return 1
-    except StartupError as exc:
-        log.error("%s", exc)
-        return exc.exit_code
-    return 0
+    """Run the command line (the bot, `--check` or `--migrate-to`); return the exit status."""
+    return launch.main(argv, AssistantBot)
 
 
 if __name__ == "__main__":

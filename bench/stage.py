@@ -21,8 +21,9 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from assistant.launch import point_discord_py_at
 from assistant.settings import MAX_DAILY_TOKENS, Secret, Settings
-from bot import AssistantBot, point_discord_py_at
+from bot import AssistantBot
 from tests.fakes.completions import FakeCompletions, RecordedCompletionRequest, Reply
 from tests.fakes.discord import FakeChannel, FakeDiscord, FakeUser
 

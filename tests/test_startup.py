@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import bot
+from assistant import __version__, launch
 from assistant.startup import StartupError, load_env_file
 from tests.conftest import API_KEY
 from tests.fakes.completions import FakeCompletions
@@ -97,11 +98,11 @@ async def test_a_dev_guild_the_bot_is_not_in_is_one_line(
 async def test_version_is_printed(tmp_path: Path) -> None:
     code, stdout, _ = await finish(await run_bot(tmp_path, bot_env(tmp_path), "--version"))
     assert code == 0
-    assert stdout.strip() == f"bot.py {bot.__version__}"
+    assert stdout.strip() == f"bot.py {__version__}"
 
 
 def test_the_version_is_the_project_s() -> None:
-    assert f'version = "{bot.__version__}"' in (ROOT / "pyproject.toml").read_text()
+    assert f'version = "{__version__}"' in (ROOT / "pyproject.toml").read_text()
 
 
 @pytest.fixture
@@ -120,7 +121,7 @@ def test_an_unparsable_env_file_names_its_line_not_a_missing_setting(
 ) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text('DISCORD_TOKEN=abc\nEVOLINK_API_KEY "sk-secret"\n', encoding="utf-8")
-    monkeypatch.setattr(bot, "ENV_FILE", env_file)
+    monkeypatch.setattr(launch, "ENV_FILE", env_file)
     assert bot.main([]) == 2
     err = capsys.readouterr().err.strip()
     assert err.splitlines() == [err]
