@@ -48,6 +48,8 @@ class Config(commands.Cog):
         name="config",
         description="Choose how the assistant behaves in this server.",
         guild_only=True,
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
         default_permissions=discord.Permissions(manage_guild=True),
     )
 

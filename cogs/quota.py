@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from assistant.budgets.quotas import Budgets, PersonalReport, UsageReport, discord_relative_time
 from assistant.delivery.replies import NO_MENTIONS
+from assistant.reach import reach_of
 from assistant.settings import MAX_DAILY_TOKENS
 from storage.usage import Tally
 
@@ -33,6 +34,8 @@ class Quota(commands.Cog):
         name="quota",
         description="Manage this server's daily token budgets.",
         guild_only=True,
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
@@ -45,7 +48,8 @@ class Quota(commands.Cog):
     async def usage(self, interaction: discord.Interaction) -> None:
         """Show the caller today's usage against the budgets (and, to admins, the top members)."""
         personal = await self.bot.quotas.personal(interaction.user.id)
-        if interaction.guild is None:  # a DM, or a server the bot is not in
+        guild_id = reach_of(interaction, allow_dms=self.bot.settings.allow_dms).guild_id
+        if guild_id is None or interaction.guild is None:  # a DM, or a server the bot is not in
             text = format_personal(personal, heading=True)
         else:
             top_count = TOP_MEMBERS_SHOWN if interaction.permissions.manage_guild else 0

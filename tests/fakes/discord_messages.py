@@ -204,7 +204,8 @@ def store_message(
     guild = world.guilds.get(channel.guild_id or 0)
     if guild is not None:
         message["guild_id"] = str(guild.id)
-        message["member"] = member_payload(guild, author, with_user=False)
+        if author.id in guild.members:  # an app answering where it is not a member has no member object
+            message["member"] = member_payload(guild, author, with_user=False)
     if body.get("nonce") is not None:
         message["nonce"] = body["nonce"]
     if reply_to is not None:
