@@ -133,7 +133,9 @@ class AssistantBot(commands.AutoShardedBot):
             "processes sharing the bot's token must share that)",
             self.settings.discord_requests_per_second,
         )
-        self.session = aiohttp.ClientSession()
+        # No cap on connections: with aiohttp's default 100, the 101st answer streaming at once would
+        # wait for a connection and fail as "could not reach the service".
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         log.info("Running %s", describe_shards(self.settings.shard_ids, self.settings.shard_count))
         if not hasattr(self, "storage"):  # `serve` opens it before logging in
             self.storage = await open_database(self.settings)

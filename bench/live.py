@@ -21,7 +21,7 @@ from bench.stage import Asked, Stage, running_bot
 from bench.stats import LoopLag, summary_ms
 from tests.fakes.completions import RecordedCompletionRequest, Reply
 
-# Discord allows a bot 50 requests per second in all (documented); the fake does not rate limit.
+# Discord allows a bot 50 requests per second in all (documented).
 DISCORD_GLOBAL_REQUESTS_PER_SECOND = 50
 STREAM_CHUNK_CHARS = 12  # about three tokens a chunk
 STREAM_CHUNK_SECONDS = 0.04  # 300 characters (about 75 tokens) a second

@@ -25,6 +25,7 @@ from assistant.delivery.streaming import EDIT_INTERVAL_SECONDS
 from bench.attachments import attachments
 from bench.history_scale import history_at_scale
 from bench.live import Load, latency, streaming, throughput
+from bench.load import FULL_BURSTS, SMOKE_BURSTS, Burst, load_at_limit
 from bench.memory import memory
 from bench.metrics_cost import metrics_cost
 from bench.report import attachments_table, metrics_table, render, settings_table
@@ -57,12 +58,13 @@ class Plan:
     token_cost_answers: int
     image_scale: float  # 1.0: images just under 10 MiB
     build_samples_images: int
+    load: tuple[Burst, ...]
 
 
 FULL = Plan(
     mode="full",
     latency=(Load(1, 20, MODEL_SECONDS), Load(10, 10, MODEL_SECONDS, 1.0), Load(100, 5, MODEL_SECONDS, 1.0)),
-    throughput=Load(100, 20, 0.0),
+    throughput=Load(500, 4, 0.0),  # 4 answers per channel: within Discord's 5 per 5 s
     streaming=Load(10, 3, 0.0),
     stream_chars=1_500,
     edit_interval_seconds=EDIT_INTERVAL_SECONDS,
@@ -75,6 +77,7 @@ FULL = Plan(
     token_cost_answers=2_000,
     image_scale=1.0,
     build_samples_images=400,
+    load=FULL_BURSTS,
 )
 QUICK = Plan(**{**FULL.__dict__, "mode": "quick", "history_sizes": (10**4, 10**5, 10**6)})
 SMOKE = Plan(
@@ -93,6 +96,7 @@ SMOKE = Plan(
     token_cost_answers=20,
     image_scale=0.05,
     build_samples_images=20,
+    load=SMOKE_BURSTS,
 )
 
 
@@ -130,7 +134,8 @@ async def run(plan: Plan, workdir: Path) -> dict[str, Any]:
     results["streaming"] = await streaming(
         workdir, plan.streaming, plan.stream_chars, plan.edit_interval_seconds
     )
-    log.info("throughput and streaming done after %.1f s", time.perf_counter() - started)
+    results["load"] = await load_at_limit(workdir, plan.load)
+    log.info("throughput, streaming and load done after %.1f s", time.perf_counter() - started)
     results["metrics"] = await metrics_cost(workdir, plan.metrics, plan.metrics_pairs)
     results["settings"] = await settings_cost(workdir, settings_load(plan), plan.metrics_pairs)
     results["tokens"] = await tokens(workdir, plan.token_turns)

@@ -1,7 +1,8 @@
 """The stage a benchmark plays on: the project's fake Discord and fake model, a server, its members.
 
-Everything listens on 127.0.0.1 and runs in the benchmark's event loop, so the fake Discord's
-request times, the fake model's times and the benchmark's own are one clock. The bot runs either in
+The fake Discord enforces Discord's rate limits in every scenario. Everything listens on 127.0.0.1
+and runs in the benchmark's event loop, so the fake Discord's request times, the fake model's times
+and the benchmark's own are one clock. The bot runs either in
 the same loop (:func:`running_bot`, the real :class:`~bot.AssistantBot`) or as a `python bot.py`
 process (:meth:`Stage.bot_env`, for memory).
 
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 API_KEY = "sk-bench-key"
 TAG = re.compile(r"\[(c\d+r\d+)\]")
 READY_TIMEOUT_SECONDS = 60.0
+# Discord's global limit for the scenarios that measure the bot itself rather than Discord's
+# limit: what Discord grants a large bot. Per-channel limits stay Discord's; the load scenarios
+# (bench/load.py) run at the 50 per second every bot has.
+LARGE_BOT_GLOBAL_LIMIT = 1_000
 # Budgets stay on (every answer pays for its reservation) but never refuse a benchmark question;
 # a benchmark member asks again as soon as answered.
 NEVER_REFUSE: dict[str, Any] = {
@@ -102,8 +107,14 @@ class ReplyTracker:
 class Stage:
     """The fakes, one server with a channel and a member per conversation, and the reply tracker."""
 
-    def __init__(self, conversations: int, *, prompt_cache: bool = False) -> None:
-        self.discord = FakeDiscord()
+    def __init__(
+        self, conversations: int, *, prompt_cache: bool = False, global_limit: int = LARGE_BOT_GLOBAL_LIMIT
+    ) -> None:
+        # Discord's rate limits always hold; `global_limit` is the bot's per-second allowance.
+        self.discord = FakeDiscord(rate_limits=True)
+        self.discord.rate_limits.global_per_second = global_limit
+        # The bot's budget keeps a tenth in hand, as the default 45 of 50 does.
+        self.requests_per_second = global_limit * 9 // 10
         self.model = FakeCompletions(api_key=API_KEY, prompt_cache=prompt_cache)
         self.conversations = conversations
         self.channels: list[FakeChannel] = []
@@ -144,6 +155,7 @@ class Stage:
             dev_guild_id=self.guild_id,
             discord_api_base=self.discord.api_base,
             discord_gateway_url=self.discord.gateway_url,
+            discord_requests_per_second=self.requests_per_second,
             **NEVER_REFUSE,
         )
         return dataclasses.replace(base, **overrides)
@@ -159,6 +171,7 @@ class Stage:
             "GUILD_DAILY_TOKENS": str(MAX_DAILY_TOKENS),
             "USER_DAILY_TOKENS": str(MAX_DAILY_TOKENS),
             "LOG_LEVEL": "WARNING",
+            "DISCORD_REQUESTS_PER_SECOND": str(self.requests_per_second),
             **self.discord.env(),
         }
         env.update(overrides)

@@ -27,8 +27,9 @@ from assistant.delivery.requests import (
     RequestBudget,
     RequestDropped,
     RouteKey,
+    Slot,
     current_priority,
-    is_prepaid,
+    prepaid_slot,
 )
 
 log = logging.getLogger(__name__)
@@ -53,21 +54,34 @@ def install(http: HTTPClient, budget: RequestBudget) -> None:
     send: Request = http.request
 
     async def request(route: Route, **kwargs: Any) -> Any:
-        if counts(route) and not is_prepaid():
-            level = current_priority()
-            if level is Priority.TYPING:
-                if not budget.try_take(level, route_key(route)):
-                    raise RequestDropped()
-            else:
-                await budget.take(level, route_key(route))
-        return await shielded(send(route, **kwargs))
+        slot = await take_slot(budget, route) if counts(route) else None
+        return await shielded(send(route, **kwargs), slot)
 
     http.request = request  # type: ignore[method-assign]
 
 
-async def shielded(request: Awaitable[Any]) -> Any:
-    """Await `request` in its own task; if the caller is cancelled, the request still completes."""
+async def take_slot(budget: RequestBudget, route: Route) -> Slot:
+    """Return the slot the caller took for this request, or take one at the caller's priority."""
+    slot = prepaid_slot()
+    if slot is not None:
+        return slot
+    level = current_priority()
+    if level is not Priority.TYPING:
+        return await budget.take(level, route_key(route))
+    taken = budget.try_take(level, route_key(route))
+    if taken is None:
+        raise RequestDropped()
+    return taken
+
+
+async def shielded(request: Awaitable[Any], slot: Slot | None = None) -> Any:
+    """Await `request` in its own task; if the caller is cancelled, the request still completes.
+
+    Its `slot` is given back when the request finishes, whoever waits for it.
+    """
     task = asyncio.ensure_future(request)
+    if slot is not None:
+        task.add_done_callback(lambda _: slot.release())
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:

@@ -108,6 +108,22 @@ async def deliver_streamed(
 ) -> Delivery:
     """Show the answer as it streams in, `note` last; a stream cut midway keeps its text and says so."""
     writer = StreamWriter(target, budget, interval_seconds=edit_interval_seconds)
+    try:
+        return await _stream(completions, context, target, charge, commit, writer, note)
+    finally:
+        writer.release()  # whatever happened, the budget gets back the room the answer held
+
+
+async def _stream(
+    completions: CompletionsClient,
+    context: Context,
+    target: ReplyTarget,
+    charge: Charge,
+    commit: Commit,
+    writer: StreamWriter,
+    note: str,
+) -> Delivery:
+    """Feed the stream to `writer`, then bring the answer to its final form."""
     end: StreamEnd | None = None
     try:
         async with (
@@ -123,6 +139,7 @@ async def deliver_streamed(
                         break  # Discord refused the answer for good: reading on only spends tokens
                 else:
                     end = event
+                    writer.end()  # the final text need wait for nothing more
     except CompletionError as exc:
         if not writer.text.strip():
             await writer.abandon()
@@ -137,14 +154,22 @@ async def deliver_streamed(
         raise failure
     assert end is not None  # the client ends every successful stream with a StreamEnd
     usage = end.usage or estimated_usage(context, writer.text)
-    await charge.settle(usage)
     if not writer.text.strip():
+        await charge.settle(usage)
         await writer.abandon()
         raise ContentFiltered() if end.finish_reason == "content_filter" else EmptyAnswer()
     ending = (TRUNCATED_NOTE if end.finish_reason == "length" else "") + (f"\n\n{note}" if note else "")
     text = writer.text
-    await commit(text, writer.message_ids[0] if writer.message_ids else None)
-    ids = await writer.finish(ending)
+    try:
+        await commit(text, writer.message_ids[0] if writer.message_ids else None)
+        ids = await writer.finish(ending)
+    except BaseException:
+        await writer.abandon()
+        raise
+    finally:
+        # Recorded once the final text is out: answers ending together then queue only their
+        # history writes on the database ahead of their final text.
+        await charge.settle(usage)
     return Delivery(text, ids, usage, end.finish_reason)
 
 

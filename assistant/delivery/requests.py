@@ -11,9 +11,12 @@ in flight *claims* the writes it still needs (its first message, its final text)
 edits and typing only use the slots those claims leave, so under load answers get fewer
 intermediate edits, never a late final text.
 
-Callers mark a request's priority with :func:`priority`, or take its slot themselves first
-(:meth:`RequestBudget.take`) and send it inside :func:`prepaid`, so that what they send is decided
-once the slot is theirs. :mod:`.gating` applies the budget to discord.py's requests.
+A request counts from the moment its slot is granted until one second after it finished: Discord
+received it somewhere in between, so no second of Discord's can see more than the ceiling, however
+late a busy event loop sends what it was granted. Callers mark a request's priority with
+:func:`priority`, or take its slot themselves first (:meth:`RequestBudget.take`) and send the
+request inside :func:`prepaid`, so that what they send is decided once the slot is theirs.
+:mod:`.gating` applies the budget to discord.py's requests.
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ class RequestDropped(Exception):
 
 
 _priority: ContextVar[Priority] = ContextVar("discord_request_priority", default=Priority.URGENT)
-_prepaid: ContextVar[bool] = ContextVar("discord_request_prepaid", default=False)
+_prepaid: ContextVar[Slot | None] = ContextVar("discord_request_prepaid", default=None)
 
 
 @contextlib.contextmanager
@@ -80,13 +83,15 @@ def priority(level: Priority) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def prepaid() -> Iterator[None]:
-    """Send the Discord request made inside the block on a slot the caller already took."""
-    token = _prepaid.set(True)
+def prepaid(slot: Slot | None) -> Iterator[None]:
+    """Send the Discord request made inside the block on `slot`, which the caller already took."""
+    token = _prepaid.set(slot)
     try:
         yield
     finally:
         _prepaid.reset(token)
+        if slot is not None and not slot.used:
+            slot.release()  # no counted request was made with it
 
 
 def current_priority() -> Priority:
@@ -94,9 +99,13 @@ def current_priority() -> Priority:
     return _priority.get()
 
 
-def is_prepaid() -> bool:
-    """Tell whether a request made here already has its slot."""
-    return _prepaid.get()
+def prepaid_slot() -> Slot | None:
+    """Return the unused slot the caller took for the request made here, marking it used."""
+    slot = _prepaid.get()
+    if slot is None or slot.used:
+        return None
+    slot.used = True
+    return slot
 
 
 @dataclass(order=True)
@@ -105,6 +114,21 @@ class _Waiter:
     number: int
     route: RouteKey | None = field(compare=False)
     granted: asyncio.Future[None] = field(compare=False)
+
+
+class Slot:
+    """One granted request: it counts against the budget until a second after it finished."""
+
+    def __init__(self, budget: RequestBudget) -> None:
+        self._budget = budget
+        self.used = False
+        self.released = False
+
+    def release(self) -> None:
+        """Note that the request finished (or was never sent); once only."""
+        if not self.released:
+            self.released = True
+            self._budget.finished()
 
 
 class Claim:
@@ -139,7 +163,10 @@ class RequestBudget:
         self._route_limits = route_limits  # off only in tests against a Discord that has none
         self.claimed = 0
         self._clock = clock
-        self._sent: deque[float] = deque()
+        # A request counts from its grant until a second after it finished: Discord saw it
+        # somewhere in between, however late this busy event loop sent it.
+        self._in_flight = 0
+        self._finished: deque[float] = deque()
         self._routes: dict[RouteKey, deque[float]] = {}
         self._waiters: list[_Waiter] = []
         self._numbers = itertools.count()
@@ -150,16 +177,21 @@ class RequestBudget:
         """Keep room for `writes` urgent writes of an answer in flight."""
         return Claim(self, writes)
 
-    def try_take(self, level: Priority, route: RouteKey | None = None) -> bool:
+    @property
+    def used(self) -> int:
+        """Return the requests counting against the budget now: in flight or finished within a second."""
+        return self._in_flight + len(self._finished)
+
+    def try_take(self, level: Priority, route: RouteKey | None = None) -> Slot | None:
         """Take a slot now if one is free and nobody waits; else take nothing."""
         now = self._clock()
         self._slide(now)
         if self._waiters or not self._fits(level, route, now):
-            return False
+            return None
         self._record(now, route)
-        return True
+        return Slot(self)
 
-    async def take(self, level: Priority, route: RouteKey | None = None) -> None:
+    async def take(self, level: Priority, route: RouteKey | None = None) -> Slot:
         """Wait for a slot (cancelling the wait gives up the place in line)."""
         waiter = _Waiter(level, next(self._numbers), route, asyncio.get_running_loop().create_future())
         heapq.heappush(self._waiters, waiter)
@@ -167,19 +199,29 @@ class RequestBudget:
         try:
             await waiter.granted
         except asyncio.CancelledError:
-            if not waiter.granted.done() or waiter.granted.cancelled():
+            if waiter.granted.done() and not waiter.granted.cancelled():
+                self.finished()  # granted as the wait was cancelled: give the slot back
+            else:
                 with contextlib.suppress(ValueError):
                     self._waiters.remove(waiter)
                 heapq.heapify(self._waiters)
                 self.wake()
             raise
+        return Slot(self)
+
+    def finished(self) -> None:
+        """Note that a granted request finished; it counts for one more second."""
+        self._in_flight -= 1
+        self._finished.append(self._clock())
+        if self._waiters:
+            self.wake()
 
     def wake(self) -> None:
         """Grant every waiter that fits now, best first, and plan the next look."""
         now = self._clock()
         self._slide(now)
         blocked: list[_Waiter] = []
-        while self._waiters and len(self._sent) < self.per_second:
+        while self._waiters and self.used < self.per_second:
             waiter = heapq.heappop(self._waiters)
             if waiter.granted.done():
                 continue  # cancelled
@@ -194,11 +236,13 @@ class RequestBudget:
 
     def _fits(self, level: Priority, route: RouteKey | None, now: float) -> bool:
         """Tell whether a request of `level` on `route` may go now."""
-        used = len(self._sent)
+        used = self.used
         if used >= self.per_second:
             return False
         if level is not Priority.URGENT and used + self.claimed >= self.per_second:
             return False
+        if level is Priority.TYPING and used + self.claimed >= self.per_second // 2:
+            return False  # "typing…" never takes more than half the budget
         if route is None or not self._route_limits:
             return True
         limit = ROUTE_REQUESTS if level is Priority.URGENT else LOW_PRIORITY_ROUTE_REQUESTS
@@ -216,15 +260,15 @@ class RequestBudget:
         return len(times)
 
     def _record(self, now: float, route: RouteKey | None) -> None:
-        self._sent.append(now)
+        self._in_flight += 1
         if route is not None:
             self._routes.setdefault(route, deque()).append(now)
 
     def _slide(self, now: float) -> None:
         """Forget requests older than their windows (idle channels' routes now and then)."""
-        sent = self._sent
-        while sent and sent[0] <= now - WINDOW_SECONDS:
-            sent.popleft()
+        finished = self._finished
+        while finished and finished[0] <= now - WINDOW_SECONDS:
+            finished.popleft()
         if len(self._routes) > PRUNE_ABOVE_ROUTES and now - self._pruned_at > ROUTE_WINDOW_SECONDS:
             self._pruned_at = now
             horizon = now - ROUTE_WINDOW_SECONDS - ROUTE_MARGIN_SECONDS
@@ -237,7 +281,8 @@ class RequestBudget:
             self._timer = None
         if not self._waiters:
             return
-        moments = [self._sent[0] + WINDOW_SECONDS] if self._sent else []
+        # A finished request frees its slot a second later; one in flight wakes us when it finishes.
+        moments = [self._finished[0] + WINDOW_SECONDS] if self._finished else []
         for waiter in blocked:
             times = self._routes.get(waiter.route) if waiter.route is not None else None
             if times:

@@ -22,7 +22,7 @@ import logging
 from typing import Any
 
 from assistant.delivery.replies import ReplyTarget
-from assistant.delivery.requests import CREATE, EDIT, Claim, Priority, RequestBudget, prepaid
+from assistant.delivery.requests import CREATE, EDIT, Claim, Priority, RequestBudget, Slot, prepaid
 from assistant.delivery.splitting import DISCORD_MESSAGE_LIMIT, Part, settled, split_point, with_note
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,12 @@ class StreamWriter:
         self._current: Any = None  # the Discord message being written, once sent
         self._shown = ""  # what the current message shows
         self._finished = False
-        self._slot_in_hand: str | None = None  # the route of a slot taken and not used yet
+        self._slot: Slot | None = None  # a slot taken for the next write and not used yet
+        self._slot_route: str | None = None  # the route it was taken for
         self._last_edit = float("-inf")  # loop time of the last intermediate write
         self._changed = asyncio.Event()
-        self._done = asyncio.Event()
+        self._ended = asyncio.Event()  # no more text comes (a note may)
+        self._final = asyncio.Event()  # the text is complete: finish() was called
         self._pump: asyncio.Task[None] | None = None
         self.message_ids: list[int] = []
         self.first_visible = asyncio.Event()
@@ -87,17 +89,22 @@ class StreamWriter:
         self._text += text
         self._wake()
 
+    def end(self) -> None:
+        """Note that no more text comes: nothing more is held back or edited before the final text."""
+        self._ended.set()
+
     async def finish(self, note: str = "") -> list[int]:
         """Append `note` (after closing an open code block), finish the messages and return their ids."""
         self._text = with_note(self._text, note)
         self._finished = True
-        self._done.set()
+        self._ended.set()
+        self._final.set()
         self._wake()
         assert self._pump is not None
         try:
             await self._pump
         finally:
-            self._release()
+            self.release()
         return self.message_ids
 
     async def abandon(self) -> None:
@@ -105,11 +112,15 @@ class StreamWriter:
         if self._pump is not None:
             self._pump.cancel()
             await asyncio.gather(self._pump, return_exceptions=True)
-        self._release()
+        self.release()
 
-    def _release(self) -> None:
+    def release(self) -> None:
+        """Give the request budget back the room this answer held (once done with it)."""
         if self._claim is not None:
             self._claim.close()
+        if self._slot is not None:
+            self._slot.release()
+            self._slot = None
 
     def _wake(self) -> None:
         self._changed.set()
@@ -119,8 +130,10 @@ class StreamWriter:
     async def _run(self) -> None:
         while True:
             await self._changed.wait()
-            if not self._finished:
+            if not self._ended.is_set():
                 await self._pause()
+            if self._ended.is_set():
+                await self._final.wait()  # the final text is on its way: no intermediate write
             self._changed.clear()
             final = self._finished
             await self._finish_full_parts(final)
@@ -136,7 +149,7 @@ class StreamWriter:
             delay = self._last_edit + self._interval - asyncio.get_running_loop().time()
         if delay > 0:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._done.wait(), delay)
+                await asyncio.wait_for(self._ended.wait(), delay)
 
     async def _finish_full_parts(self, final: bool) -> None:
         """Finish every message whose cut is settled (all of them when the answer is complete)."""
@@ -176,10 +189,11 @@ class StreamWriter:
             if final:
                 self._current, self._shown = None, ""
             return
-        if self._slot_in_hand != self._route():
+        if self._slot_route != self._route():
+            self._drop_slot()  # taken for another route: give it back
             await self._take_slot(urgent=True, yield_to_end=False)
-        self._slot_in_hand = None
-        with prepaid():
+        slot, self._slot, self._slot_route = self._slot, None, None
+        with prepaid(slot):
             if self._current is None:
                 self._current = await self._target.send(content)
                 self.message_ids.append(self._current.id)
@@ -195,16 +209,15 @@ class StreamWriter:
     async def _take_slot(self, *, urgent: bool, yield_to_end: bool) -> bool:
         """Take the request slot of the next write; False if it gave way to the answer's end."""
         if self._budget is None:
-            self._slot_in_hand = self._route()
+            self._slot_route = self._route()
             return True
         route = (self._route(), self._target.channel_id)
         level = Priority.URGENT if urgent else Priority.INTERMEDIATE
         if not yield_to_end:
-            await self._budget.take(level, route)
-            self._slot_in_hand = self._route()
+            self._slot, self._slot_route = await self._budget.take(level, route), self._route()
             return True
         taking = asyncio.ensure_future(self._budget.take(level, route))
-        ending = asyncio.ensure_future(self._done.wait())
+        ending = asyncio.ensure_future(self._ended.wait())
         try:
             await asyncio.wait({taking, ending}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -214,8 +227,13 @@ class StreamWriter:
             await asyncio.gather(taking, ending, return_exceptions=True)
         if taking.cancelled() or taking.exception() is not None:
             return False
-        self._slot_in_hand = self._route()
+        self._slot, self._slot_route = taking.result(), self._route()
         return True
+
+    def _drop_slot(self) -> None:
+        if self._slot is not None:
+            self._slot.release()
+        self._slot, self._slot_route = None, None
 
     def _route(self) -> str:
         """Return the route of the next write: a new message or an edit of the current one."""

@@ -117,3 +117,14 @@ def test_attachment_figures(results: dict[str, Any]) -> None:
     build = results["attachments"]["build"]
     assert all(sane(summary) for summary in build["text_only_build_ms"].values())
     assert sane(build["four_images_build_ms"]) and build["four_images_request_kib"] > 0
+
+
+def test_load_figures_on_discords_real_limit(results: dict[str, Any]) -> None:
+    load = results["load"]
+    assert load["budget_per_second"] == 45
+    for burst in load["bursts"]:
+        assert burst["complete"] == burst["answers"] > 0
+        assert 0 < burst["peak_requests_per_second"] <= load["budget_per_second"]
+        assert burst["global_429s"] == 0
+        assert sane(burst["final_after_last_chunk_ms"])
+        assert 0 <= burst["partial_first"] <= burst["answers"] <= burst["writes_needed"]

@@ -32,6 +32,11 @@ def budget(per_second: int) -> tuple[RequestBudget, Clock]:
     return RequestBudget(per_second, clock=clock), clock
 
 
+async def sent(requests: RequestBudget, level: Priority, route: tuple[str, int] | None = None) -> None:
+    """Take a slot for a request that is answered at once."""
+    (await requests.take(level, route)).release()
+
+
 async def turns(count: int = 3) -> None:
     for _ in range(count):
         await asyncio.sleep(0)
@@ -40,7 +45,7 @@ async def turns(count: int = 3) -> None:
 async def test_at_most_the_ceiling_in_any_sliding_second() -> None:
     requests, clock = budget(3)
     for _ in range(3):
-        await requests.take(Priority.URGENT)
+        await sent(requests, Priority.URGENT)
     fourth = asyncio.ensure_future(requests.take(Priority.URGENT))
     clock.now += 0.99
     requests.wake()
@@ -52,13 +57,29 @@ async def test_at_most_the_ceiling_in_any_sliding_second() -> None:
     assert fourth.done()
 
 
+async def test_a_request_counts_until_a_second_after_it_finished_however_late_it_was_sent() -> None:
+    requests, clock = budget(1)
+    slot = await requests.take(Priority.URGENT)
+    clock.now += 5.0  # granted long ago, still in flight
+    after = asyncio.ensure_future(requests.take(Priority.URGENT))
+    await turns()
+    assert not after.done()
+    slot.release()
+    await turns()
+    assert not after.done()
+    clock.now += 1.01
+    requests.wake()
+    await turns()
+    assert after.done()
+
+
 async def test_waiters_are_served_urgent_first_then_in_arrival_order() -> None:
     requests, clock = budget(1)
-    await requests.take(Priority.URGENT)
+    await sent(requests, Priority.URGENT)
     served: list[str] = []
 
     async def wait(name: str, level: Priority) -> None:
-        await requests.take(level)
+        await sent(requests, level)
         served.append(name)
 
     tasks = [
@@ -80,16 +101,18 @@ async def test_waiters_are_served_urgent_first_then_in_arrival_order() -> None:
 
 async def test_typing_is_dropped_while_anyone_waits_or_when_claims_leave_no_room() -> None:
     requests, clock = budget(3)
-    assert requests.try_take(Priority.TYPING)
+    typing = requests.try_take(Priority.TYPING)
+    assert typing is not None
+    typing.release()
     claim = requests.claim(2)  # an answer's first message and final text
-    assert not requests.try_take(Priority.TYPING)  # 1 used + 2 claimed leave nothing
-    await requests.take(Priority.URGENT)
+    assert requests.try_take(Priority.TYPING) is None  # 1 used + 2 claimed leave nothing
+    await sent(requests, Priority.URGENT)
     claim.use()
-    await requests.take(Priority.URGENT)
+    await sent(requests, Priority.URGENT)
     waiting = asyncio.ensure_future(requests.take(Priority.URGENT))
     await turns()
     clock.now += 1.0
-    assert not requests.try_take(Priority.TYPING)  # someone is waiting: typing never queues
+    assert requests.try_take(Priority.TYPING) is None  # someone is waiting: typing never queues
     requests.wake()
     await waiting
     claim.close()
@@ -100,15 +123,15 @@ async def test_a_channel_gets_five_writes_per_route_window_and_edits_only_three(
     requests, clock = budget(100)
     edits = (EDIT, 7)
     for _ in range(LOW_PRIORITY_ROUTE_REQUESTS):
-        await requests.take(Priority.INTERMEDIATE, edits)
+        await sent(requests, Priority.INTERMEDIATE, edits)
     intermediate = asyncio.ensure_future(requests.take(Priority.INTERMEDIATE, edits))
     await turns()
     assert not intermediate.done()
     for _ in range(ROUTE_REQUESTS - LOW_PRIORITY_ROUTE_REQUESTS):
-        await requests.take(Priority.URGENT, edits)  # final text still fits
+        await sent(requests, Priority.URGENT, edits)  # final text still fits
     async with asyncio.timeout(1):  # these never wait on the clock
-        await requests.take(Priority.URGENT, (CREATE, 7))  # another route, its own window
-        await requests.take(Priority.URGENT, (EDIT, 8))  # another channel, its own window
+        await sent(requests, Priority.URGENT, (CREATE, 7))  # another route, its own window
+        await sent(requests, Priority.URGENT, (EDIT, 8))  # another channel, its own window
     final = asyncio.ensure_future(requests.take(Priority.URGENT, edits))
     clock.now += ROUTE_WINDOW_SECONDS + ROUTE_MARGIN_SECONDS + 0.01
     requests.wake()
@@ -118,7 +141,7 @@ async def test_a_channel_gets_five_writes_per_route_window_and_edits_only_three(
 
 async def test_a_cancelled_wait_gives_up_its_place() -> None:
     requests, clock = budget(1)
-    await requests.take(Priority.URGENT)
+    await sent(requests, Priority.URGENT)
     first = asyncio.ensure_future(requests.take(Priority.URGENT))
     second = asyncio.ensure_future(requests.take(Priority.URGENT))
     await turns()
@@ -156,9 +179,10 @@ async def test_no_sliding_second_ever_holds_more_than_the_ceiling(
         clock.now += gap
         requests.wake()
         if level is Priority.TYPING:
-            requests.try_take(level)
+            if (slot := requests.try_take(level)) is not None:
+                slot.release()
         else:
-            pending.append(asyncio.ensure_future(requests.take(level)))
+            pending.append(asyncio.ensure_future(sent(requests, level)))
         await turns(1)
     while not all(task.done() for task in pending):
         clock.now += 0.25
