@@ -37,3 +37,39 @@ async def test_a_global_429_from_elsewhere_while_typing_does_not_silence_the_bot
     again = await harness.ask("second")
     [answer] = await harness.replies_to(again)
     assert answer["content"] == "And again."
+
+
+async def test_sixty_streamed_answers_at_once_all_arrive_within_discords_limit(harness: Harness) -> None:
+    await harness.stop_bot()
+    await harness.start_bot(stream=True)
+    people = [
+        (
+            harness.discord.add_text_channel(harness.guild, f"room-{n}"),
+            harness.discord.add_member(harness.guild, f"m{n}"),
+        )
+        for n in range(60)
+    ]
+    harness.model.default = lambda request: Reply(
+        text=f"Answer {request.number}. " + "More words arrive. " * 20, chunk_size=40, chunk_delay_seconds=0.1
+    )
+    asked = await asyncio.gather(*(harness.ask(f"question {n}", author=member, channel=channel)
+                                   for n, (channel, member) in enumerate(people)))  # fmt: skip
+    for message, (channel, _) in zip(asked, people, strict=True):
+        await harness.replies_to(message, channel=channel)
+    await harness.settled()
+    finals = [harness.discord.bot_messages(channel)[0]["content"] for channel, _ in people]
+    assert all(text.startswith("Answer ") and text.endswith("More words arrive. ") for text in finals)
+    limits = harness.discord.rate_limits
+    assert (limits.global_429s, limits.route_429s) == (0, 0)
+    assert limits.busiest_second <= harness.settings.discord_requests_per_second
+
+
+async def test_a_short_streamed_answer_is_posted_once(harness: Harness) -> None:
+    await harness.stop_bot()
+    await harness.start_bot(stream=True)
+    harness.model.enqueue(Reply(text="Short and quick.", chunk_size=4))
+    asked = await harness.ask("quick one")
+    [answer] = await harness.replies_to(asked)
+    await harness.settled()
+    [answer] = harness.discord.bot_messages(harness.channel)
+    assert answer["content"] == "Short and quick." and answer["edits"] == []

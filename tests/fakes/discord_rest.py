@@ -126,12 +126,14 @@ class Rest:
         headers: dict[str, str] = {}
         try:
             record.json, record.files = await self._read_body(request)
-            limited = self.limits.admit(request.method, path, record.time)
+            # Admitted in the order requests are read, each at that moment (not when it arrived).
+            admitted_at = asyncio.get_running_loop().time()
+            limited = self.limits.admit(request.method, path, admitted_at)
             if limited is not None:
                 status, data, headers = limited
             else:
                 status, data, headers = await self._answer(request, path, record)
-                headers = {**self.limits.headers(request.method, path, record.time), **headers}
+                headers = {**self.limits.headers(request.method, path, admitted_at), **headers}
         except ApiError as exc:
             status, data = exc.status, exc.body
         except Exception as exc:
