@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
+import re
 
 import pytest
 
 from tests.conftest import Harness
 from tests.fakes.completions import Reply
+from tests.fakes.discord import RecordedRequest
 from tests.fakes.discord_limits import GLOBAL_REQUESTS_PER_SECOND
+
+EXEMPT = re.compile(r"^/interactions/\d+/[^/]+/callback$|^/webhooks/")
 
 
 @pytest.fixture
 def discord_rate_limits() -> bool:
     return True
+
+
+def busiest_second(requests: list[RecordedRequest]) -> int:
+    """Return the most requests counted against the global limit that Discord admitted in one second."""
+    times = sorted(r.time for r in requests if r.status != 429 and not EXEMPT.match(r.path))
+    return max((bisect.bisect_left(times, at + 1.0) - n for n, at in enumerate(times)), default=0)
 
 
 def spend_global_limit_elsewhere(harness: Harness, *, clears_in_seconds: float) -> None:
@@ -52,6 +63,7 @@ async def test_sixty_streamed_answers_at_once_all_arrive_within_discords_limit(h
     harness.model.default = lambda request: Reply(
         text=f"Answer {request.number}. " + "More words arrive. " * 20, chunk_size=40, chunk_delay_seconds=0.1
     )
+    before = len(harness.discord.requests)
     asked = await asyncio.gather(*(harness.ask(f"question {n}", author=member, channel=channel)
                                    for n, (channel, member) in enumerate(people)))  # fmt: skip
     for message, (channel, _) in zip(asked, people, strict=True):
@@ -61,7 +73,8 @@ async def test_sixty_streamed_answers_at_once_all_arrive_within_discords_limit(h
     assert all(text.startswith("Answer ") and text.endswith("More words arrive. ") for text in finals)
     limits = harness.discord.rate_limits
     assert (limits.global_429s, limits.route_429s) == (0, 0)
-    assert limits.busiest_second <= harness.settings.discord_requests_per_second
+    burst = harness.discord.requests[before:]  # this bot's; the one the harness stopped had its own budget
+    assert busiest_second(burst) <= harness.settings.discord_requests_per_second
 
 
 async def test_a_short_streamed_answer_is_posted_once(harness: Harness) -> None:
