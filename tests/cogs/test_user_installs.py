@@ -171,3 +171,18 @@ async def test_a_user_install_in_a_server_with_the_bot_uses_the_servers_budget_a
     server = await harness.bot.quotas.report(harness.guild.id, harness.alice.id)
     assert server.day.member.total_tokens == 200
     assert await personal_tokens(harness) == 0
+
+
+async def test_ask_in_the_bots_dm_keeps_the_dms_history_only_with_allow_dms(harness: Harness) -> None:
+    dm = harness.discord.dm_channel(harness.alice)
+    harness.model.enqueue(Reply(text="One.", usage=usage(100)), Reply(text="Two.", usage=usage(100)))
+    first = await user_ask(harness, dm, question="remember 7")
+    assert first.ephemeral  # ALLOW_DMS is off: the bot keeps nothing of this DM
+    assert await harness.stored_turns(dm) == 0
+    await harness.stop_bot()
+    await harness.start_bot(allow_dms=True)
+    second = await user_ask(harness, dm, question="and now?")
+    assert not second.ephemeral and second.messages()[0]["content"] == "Two."
+    assert harness.model.requests[1].messages[1:] == [{"role": "user", "content": "alice: and now?"}]
+    assert await harness.stored_turns(dm) == 2
+    assert await personal_tokens(harness) == 200
