@@ -40,3 +40,9 @@ def reach_of(interaction: discord.Interaction, *, allow_dms: bool) -> Reach:
         present=in_server or (in_bot_dm and allow_dms),
         max_messages=USER_INSTALL_FOLLOWUP_LIMIT if only_user_install else None,
     )
+
+
+def thread_parent(interaction: discord.Interaction) -> int | None:
+    """Return the parent channel of the thread an interaction was made in (None outside threads)."""
+    channel = interaction.channel
+    return channel.parent_id if isinstance(channel, discord.Thread) else None

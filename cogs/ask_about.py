@@ -11,7 +11,7 @@ from discord.ext import commands
 from assistant.answering import Question
 from assistant.delivery.replies import InteractionReply
 from assistant.questions import file_ref
-from assistant.reach import reach_of
+from assistant.reach import reach_of, thread_parent
 from assistant.reporting import report_interaction_failure
 
 if TYPE_CHECKING:
@@ -107,6 +107,8 @@ class AskAbout(commands.Cog):
             record=False,
             with_history=False,
             files=tuple(file_ref(attachment) for attachment in target.attachments),
+            interaction_id=interaction.id,
+            parent_id=thread_parent(interaction),
         )
         reply = InteractionReply(interaction, ephemeral=True, max_messages=reach.max_messages)
         await self.bot.answerer.answer(question, reply)

@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from assistant.answering import Question
 from assistant.delivery.replies import InteractionReply
+from assistant.reach import thread_parent
 from assistant.summaries import Said, coverage_footer, fit_transcript
 
 if TYPE_CHECKING:
@@ -83,6 +84,8 @@ class Summarize(commands.Cog):
             record=False,
             with_history=False,
             note=coverage_footer(transcript),
+            interaction_id=interaction.id,
+            parent_id=thread_parent(interaction),
         )
         await self.bot.answerer.answer(question, InteractionReply(interaction, ephemeral=private))
 

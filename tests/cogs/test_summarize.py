@@ -10,6 +10,7 @@ from assistant.errors import RateLimited
 from assistant.settings import DEFAULT_SYSTEM_PROMPT
 from assistant.summaries import SUMMARY_INSTRUCTION
 from cogs.summarize import NO_MESSAGE_CONTENT, NO_READ_HISTORY, NOTHING_TO_SUMMARIZE
+from tests.cogs.config_helpers import config
 from tests.cogs.test_quota import MEMBER_SPENT, usage
 from tests.conftest import Harness
 from tests.fakes.completions import Reply
@@ -145,3 +146,14 @@ async def test_discord_offers_only_10_to_200_messages(harness: Harness) -> None:
             await harness.discord.slash(
                 "summarize", {"count": count}, channel=harness.channel, author=harness.alice
             )
+
+
+async def test_a_forum_post_is_summarized_with_its_forums_persona(harness: Harness) -> None:
+    forum = harness.discord.server.add_forum(harness.guild, "help-forum")
+    await config(harness, "persona", text="Answer as a support agent.", channel=forum)
+    post, _ = await harness.discord.server.start_forum_post(forum, harness.alice, "Printer", "It's on fire")
+    harness.model.enqueue(Reply(text="The printer is on fire."))
+    await summarize(harness, channel=post)
+    sent = harness.model.requests[-1].messages
+    assert sent[0]["content"] == f"{DEFAULT_SYSTEM_PROMPT}\n\nAnswer as a support agent."
+    assert sent[1]["content"].endswith("\n\nalice: It's on fire")
