@@ -40,7 +40,7 @@ async def test_private_ask_is_ephemeral_and_not_recorded(harness: Harness) -> No
 
 
 async def test_a_slow_model_never_loses_the_interaction(harness: Harness) -> None:
-    harness.discord.interaction_deadline_seconds = 0.3
+    harness.discord.interactions.deadline_seconds = 0.3
     harness.model.enqueue(Reply(text="Worth the wait.", delay_seconds=0.8))
     interaction = await harness.discord.slash(
         "ask", {"question": "slow?"}, channel=harness.channel, author=harness.alice

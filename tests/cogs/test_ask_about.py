@@ -130,3 +130,11 @@ async def test_the_access_role_applies(harness: Harness) -> None:
     assert await refused_at_once(harness, target, harness.alice) == REFUSAL
     await ask_about(harness, target, "", author=harness.bob)  # bob has the role
     assert len(harness.model.requests) == 1
+
+
+async def test_the_pop_up_comes_within_discords_deadline(harness: Harness) -> None:
+    harness.discord.interactions.deadline_seconds = 0.3  # Discord allows 3 s; the pop-up needs no waiting
+    target = await harness.discord.user_says(harness.channel, harness.bob, "hello")
+    shown = await harness.discord.apps.message_command(COMMAND_NAME, target, author=harness.alice)
+    await harness.discord.wait_for(lambda: shown.response_type is not None)
+    assert shown.response_type == 9
