@@ -1,14 +1,18 @@
 """Usage, reservations and server budgets in PostgreSQL, shared by every process (see :mod:`storage.usage`).
 
-A hold is one call of the `reserve_tokens` function (migration 0001): under an advisory lock per
-server and day it checks that the totals are still those the admission saw, then inserts the hold,
-so concurrent requests in any number of processes never both take the room only one may have.
+A hold is one call of the `reserve_tokens` function (migrations 0001, 0005): under an advisory lock
+per server and day it checks that the totals have not grown since the admission read them, then
+inserts the hold, so concurrent requests in any number of processes never both take the room only
+one may have.
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Callable
 from dataclasses import astuple
+from datetime import date
 
 import asyncpg
 
@@ -17,7 +21,7 @@ from storage.postgres.history import affected
 from storage.usage import DayReport, LedgerKey, Standing, StoredBudgets, Tally
 
 # Another request changing the totals between read and hold makes the hold retry; this bounds it.
-RESERVE_ATTEMPTS = 5
+RESERVE_ATTEMPTS = 20  # only holds made meanwhile by other processes make one retry
 # No answer holds its tokens longer (the request timeout is at most 15 minutes, with retries):
 # older reservations were left by a process that stopped without settling them.
 RESERVATION_LIFETIME_SECONDS = 3_600
@@ -87,11 +91,24 @@ class PostgresUsageStore:
 
     def __init__(self, database: PostgresDatabase) -> None:
         self._database = database
+        # This process's holders of one server's day take turns, as SQLite's connection lock makes
+        # them: otherwise they would all read the same totals and all but one retry. Only holders in
+        # other processes (an overlapping deploy) can still make a hold retry.
+        self._turns: weakref.WeakValueDictionary[tuple[int, date], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     async def reserve(
         self, key: LedgerKey, tokens: int, admit: Callable[[Standing], bool], *, now_seconds: int
     ) -> tuple[int | None, Standing]:
         """Hold `tokens` if `admit` accepts the standing and the totals have not moved by the hold."""
+        turn = self._turns.setdefault((key.guild_id, key.day), asyncio.Lock())
+        async with turn:
+            return await self._reserve_in_turn(key, tokens, admit, now_seconds)
+
+    async def _reserve_in_turn(
+        self, key: LedgerKey, tokens: int, admit: Callable[[Standing], bool], now_seconds: int
+    ) -> tuple[int | None, Standing]:
         for _ in range(RESERVE_ATTEMPTS):
             async with self._database.connection() as db:
                 standing = await _standing(db, key)

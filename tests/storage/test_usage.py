@@ -197,3 +197,24 @@ async def test_reservations_from_two_processes_see_each_other(target: DatabaseTa
     finally:
         await first.close()
         await second.close()
+
+
+async def test_holds_and_settlements_racing_in_two_processes_all_succeed(target: DatabaseTarget) -> None:
+    # Settlements below the estimate shrink the totals between a hold's read and its write: that must
+    # not make holds retry until they give up (admission at a higher total stays right at a lower one).
+    first, second = await open_storage(target), await open_storage(target)
+
+    async def hold_and_settle(store: UsageStore, user_id: int) -> None:
+        for _ in range(5):
+            key = LedgerKey(1, user_id, DAY)
+            held, _ = await store.reserve(key, 1_000, admit_all, now_seconds=NOW_SECONDS)
+            assert held is not None
+            await store.settle(held, Tally(requests=1, total_tokens=400), fallback=key)
+
+    try:
+        await asyncio.gather(*(hold_and_settle((first, second)[n % 2].usage, n) for n in range(16)))
+        report = await first.usage.day_report(ALICE, top_count=0)
+        assert (report.guild.requests, report.guild.total_tokens, report.held_tokens) == (80, 32_000, 0)
+    finally:
+        await first.close()
+        await second.close()
