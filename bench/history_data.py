@@ -95,6 +95,12 @@ class HistoryGenerator:
                 connection.execute("COMMIT")
                 self.rows += batch
 
+    def next_turns(self, total_rows: int) -> Iterator[Row]:
+        """Yield the next batch of turns towards `total_rows` (for writers other than SQLite's)."""
+        batch = min(ROWS_PER_TRANSACTION, total_rows - self.rows)
+        self.rows += batch
+        return self._turns(batch, channel_count(total_rows))
+
     def account(self, channel_id: int, tokens: int) -> None:
         """Note turns stored by someone else, so the channel's running total stays right."""
         self._running[channel_id] = self._running.get(channel_id, 0) + tokens

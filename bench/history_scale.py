@@ -53,32 +53,36 @@ async def timed(samples: int, work: Callable[[], Awaitable[object]]) -> list[flo
 
 
 async def measure(generator: HistoryGenerator, samples: int) -> dict[str, Any]:
-    """Time context builds and stores on the database as it stands."""
+    """Time context builds and stores on the SQLite database as it stands."""
     database = await Database.open(generator.path)
     try:
-        history = SqliteHistoryStore(database)
-        builder = ContextBuilder(history, system_prompt=DEFAULT_SYSTEM_PROMPT, budget_tokens=CONTEXT_TOKENS)
-        sliding = ContextBuilder(
-            history,
-            system_prompt=DEFAULT_SYSTEM_PROMPT,
-            budget_tokens=CONTEXT_TOKENS,
-            block_tokens=SLIDING_WINDOW_TOKENS,
-        )
-        rng = random.Random(generator.rows)
-        hot = await builder.build(HOT_CHANNEL_ID, QUESTION)
-        figures = {
-            "hot_build_ms": summary_ms(await timed(samples, lambda: builder.build(HOT_CHANNEL_ID, QUESTION))),
-            "hot_turns_sent": hot.history_turns,
-            "random_build_ms": summary_ms(
-                await timed(samples, lambda: builder.build(generator.random_channel(rng), QUESTION))
-            ),
-            "sliding_hot_build_ms": summary_ms(
-                await timed(samples, lambda: sliding.build(HOT_CHANNEL_ID, QUESTION))
-            ),
-            "append_ms": summary_ms(await timed(samples // 4, lambda: append(history, generator))),
-        }
+        return await measure_history(SqliteHistoryStore(database), generator, samples)
     finally:
         await database.close()
+
+
+async def measure_history(history: HistoryStore, generator: HistoryGenerator, samples: int) -> dict[str, Any]:
+    """Time context builds and stores on `history` (either backend) as it stands."""
+    builder = ContextBuilder(history, system_prompt=DEFAULT_SYSTEM_PROMPT, budget_tokens=CONTEXT_TOKENS)
+    sliding = ContextBuilder(
+        history,
+        system_prompt=DEFAULT_SYSTEM_PROMPT,
+        budget_tokens=CONTEXT_TOKENS,
+        block_tokens=SLIDING_WINDOW_TOKENS,
+    )
+    rng = random.Random(generator.rows)
+    hot = await builder.build(HOT_CHANNEL_ID, QUESTION)
+    figures = {
+        "hot_build_ms": summary_ms(await timed(samples, lambda: builder.build(HOT_CHANNEL_ID, QUESTION))),
+        "hot_turns_sent": hot.history_turns,
+        "random_build_ms": summary_ms(
+            await timed(samples, lambda: builder.build(generator.random_channel(rng), QUESTION))
+        ),
+        "sliding_hot_build_ms": summary_ms(
+            await timed(samples, lambda: sliding.build(HOT_CHANNEL_ID, QUESTION))
+        ),
+        "append_ms": summary_ms(await timed(samples // 4, lambda: append(history, generator))),
+    }
     return figures
 
 

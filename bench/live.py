@@ -84,11 +84,11 @@ def added_latency(stage: Stage, asked: list[Asked]) -> dict[str, Any]:
     }
 
 
-async def latency(workdir: Path, load: Load) -> dict[str, Any]:
-    """Measure the added latency of whole (not streamed) answers at `load`."""
+async def latency(workdir: Path, load: Load, **overrides: Any) -> dict[str, Any]:
+    """Measure the added latency of whole (not streamed) answers at `load` (settings `overrides`)."""
     async with Stage(load.conversations) as stage:
         stage.answer_with(answer_after(load.model_seconds))
-        settings = stage.settings(workdir / f"latency-{load.conversations}.db", stream=False)
+        settings = stage.settings(workdir / f"latency-{load.conversations}.db", stream=False, **overrides)
         async with running_bot(settings):
             await converse(stage, Load(load.conversations, 1, 0.0))  # warm-up: connections, caches
             with LoopLag() as lag:

@@ -245,6 +245,7 @@ def render(results: dict[str, Any]) -> str:
             *([attachments_table(results["attachments"])] if "attachments" in results else []),
             "**History at scale** (CONTEXT_TOKENS 16,000; warm page cache)\n\n"
             + history_table(results["history"]),
+            *([results["postgres_table"]] if "postgres_table" in results else []),
             "**Memory** of the bot process\n\n" + memory_table(results["memory"]),
             "**Targets**\n\n"
             + table(

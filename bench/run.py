@@ -28,6 +28,7 @@ from bench.live import Load, latency, streaming, throughput
 from bench.load import FULL_BURSTS, SMOKE_BURSTS, Burst, load_at_limit
 from bench.memory import memory
 from bench.metrics_cost import metrics_cost
+from bench.postgres import postgres_figures, postgres_table
 from bench.report import attachments_table, metrics_table, render, settings_table
 from bench.settings_cost import settings_cost
 from bench.token_cost import token_cost
@@ -59,6 +60,8 @@ class Plan:
     image_scale: float  # 1.0: images just under 10 MiB
     build_samples_images: int
     load: tuple[Burst, ...]
+    postgres_history_sizes: tuple[int, ...]
+    reservations: int
 
 
 FULL = Plan(
@@ -78,6 +81,8 @@ FULL = Plan(
     image_scale=1.0,
     build_samples_images=400,
     load=FULL_BURSTS,
+    postgres_history_sizes=(10**5, 10**6),
+    reservations=4_000,
 )
 QUICK = Plan(**{**FULL.__dict__, "mode": "quick", "history_sizes": (10**4, 10**5, 10**6)})
 SMOKE = Plan(
@@ -97,6 +102,8 @@ SMOKE = Plan(
     image_scale=0.05,
     build_samples_images=20,
     load=SMOKE_BURSTS,
+    postgres_history_sizes=(2_000,),
+    reservations=40,
 )
 
 
@@ -145,9 +152,19 @@ async def run(plan: Plan, workdir: Path) -> dict[str, Any]:
     )
     results["history"] = await history_at_scale(workdir, list(plan.history_sizes), plan.build_samples)
     log.info("tokens and history done after %.1f s", time.perf_counter() - started)
+    results["postgres"] = await postgres_run(plan, workdir)
+    results["postgres_table"] = postgres_table(results["postgres"])
+    log.info("PostgreSQL done after %.1f s", time.perf_counter() - started)
     results["memory"] = await memory(workdir, plan.memory_conversations)
     results["seconds"] = round(time.perf_counter() - started, 1)
     return results
+
+
+async def postgres_run(plan: Plan, workdir: Path) -> dict[str, Any]:
+    """Run the PostgreSQL scenarios at the plan's busiest latency load."""
+    return await postgres_figures(
+        workdir, plan.latency[-1], list(plan.postgres_history_sizes), plan.build_samples, plan.reservations
+    )
 
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -170,6 +187,11 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "--attachments",
         action="store_true",
         help="only the attachments: preparing four ~10 MiB images, context builds with and without images",
+    )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="only PostgreSQL: added latency, history at scale, reservations across two processes",
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"where to write the JSON ({RESULTS})")
     return parser.parse_args(argv)
@@ -196,6 +218,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 attachments(Path(workdir), scale=plan.image_scale, samples=plan.build_samples_images)
             )
             print(attachments_table(figures))
+            return 0
+        if arguments.postgres:
+            print(postgres_table(asyncio.run(postgres_run(plan, Path(workdir)))))
             return 0
         results = asyncio.run(run(plan, Path(workdir)))
     arguments.out.parent.mkdir(parents=True, exist_ok=True)

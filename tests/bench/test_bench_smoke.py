@@ -128,3 +128,11 @@ def test_load_figures_on_discords_real_limit(results: dict[str, Any]) -> None:
         assert burst["global_429s"] == 0
         assert sane(burst["final_after_last_chunk_ms"])
         assert 0 <= burst["partial_first"] <= burst["answers"] <= burst["writes_needed"]
+
+
+def test_postgres_figures(results: dict[str, Any]) -> None:
+    figures = results["postgres"]
+    assert figures["latency"]["answers"] > 0 and figures["latency_sqlite"]["answers"] > 0
+    assert figures["history"]["steps"][0]["hot_turns_sent"] > 0
+    assert figures["reservations"]["two_processes_per_second"] > 0
+    assert "| reservations (hold + settle) per second" in results["postgres_table"]
