@@ -171,23 +171,25 @@ SELECT
     (SELECT daily_tokens FROM guild_budgets WHERE guild_id = :g),
     (SELECT user_daily_tokens FROM guild_budgets WHERE guild_id = :g)
 """
-# Holds the tokens only if the totals (the same sums as above) are still those the admission was
-# decided on: one atomic statement, so no other writer, another process included, slips in between.
+# Holds the tokens only if the totals (the same sums as above) have not grown since the admission was
+# decided on them: one atomic statement, so no other writer, another process included, slips in
+# between. Totals that shrank meanwhile (a settlement below its estimate) are no reason to retry:
+# admission that had room at a higher total has room at a lower one.
 _RESERVE_IF_UNCHANGED = """
 INSERT INTO usage_reservations (guild_id, day, user_id, tokens, created_at)
 SELECT :g, :d, :u, :tokens, :now
 WHERE COALESCE((SELECT total_tokens FROM usage_guild_daily WHERE guild_id = :g AND day = :d), 0)
       + (SELECT COALESCE(SUM(tokens), 0) FROM usage_reservations WHERE guild_id = :g AND day = :d)
-      = :seen_guild
+      <= :seen_guild
   AND (SELECT COALESCE(SUM(total_tokens), 0) FROM usage_daily
           WHERE guild_id = :g AND day = :d AND user_id = :u)
       + (SELECT COALESCE(SUM(tokens), 0) FROM usage_reservations
           WHERE guild_id = :g AND day = :d AND user_id = :u)
-      = :seen_user
+      <= :seen_user
 RETURNING id
 """
-# Another process changing the totals between read and hold makes the hold retry; this bounds it.
-RESERVE_ATTEMPTS = 5
+# Another process holding between this one's read and hold makes the hold retry; this bounds it.
+RESERVE_ATTEMPTS = 20
 
 
 async def _standing(db: aiosqlite.Connection, key: LedgerKey) -> Standing:
