@@ -7,11 +7,15 @@ then *settles* with the real usage, or *releases* the reservation when the call 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Protocol
 
 from assistant.model.completions import Usage
 from assistant.observability import metrics
+from storage.errors import StorageUnavailable
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,14 @@ class Charge:
         if not self.settled:
             self.settled = True
             metrics.tokens_used(usage)
-            await self._gate.settle(self._reservation, usage)
+            try:
+                await self._gate.settle(self._reservation, usage)
+            except StorageUnavailable as exc:
+                # The answer is out: the member must not hear it failed. The hold stays until it
+                # expires (PostgreSQL) or the next start-up (SQLite), counting its estimate meanwhile.
+                log.warning(
+                    "An answer's usage could not be recorded (%s); its hold counts until it expires", exc
+                )
 
     async def release(self) -> None:
         """Give the reservation back, unless the request was already settled."""
