@@ -135,6 +135,8 @@ async def test_two_processes_split_the_shards_and_one_restarts_without_losing_st
     first = await cluster.stop("first")
     assert "Running shards 0 of 2" in first and "Shard 0 of 2 ready with 1 servers" in first
     assert f"Answered in channel {here.id}" in first and f"Answered in channel {there.id}" not in first
+    await cluster.stop("second")
+    await discord_fake.wait_for(lambda: discord_fake.gateway.live_sessions() == [], 10)  # every shard closed
 
 
 async def test_overlapping_sessions_of_one_shard_answer_each_message_once_within_the_budget(
