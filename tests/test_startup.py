@@ -153,3 +153,20 @@ def test_a_binary_env_file_is_one_clear_error(tmp_path: Path, environment: dict[
     env_file.write_bytes(b"\xff\xfe\x00D\x00I")
     with pytest.raises(StartupError, match="plain UTF-8"):
         load_env_file(env_file)
+
+
+@pytest.mark.parametrize("arguments", [(), ("--check",)], ids=["start", "check"])
+async def test_an_unreachable_postgresql_is_one_line_naming_database_url_without_its_password(
+    tmp_path: Path, fakes: tuple[FakeDiscord, FakeCompletions], arguments: tuple[str, ...]
+) -> None:
+    discord_fake, model = fakes
+    url = "postgresql://bot:pg-secret-word@127.0.0.1:1/bot"  # nothing listens on port 1
+    code, stdout, stderr = await finish(
+        await run_bot(tmp_path, fakes_env(tmp_path, discord_fake, model, DATABASE_URL=url), *arguments)
+    )
+    output = stdout + stderr
+    assert code == 1 and "Traceback" not in output and "pg-secret-word" not in output
+    assert "DATABASE_URL (postgresql://bot:***@127.0.0.1:1/bot): cannot reach PostgreSQL" in output
+    if not arguments:
+        assert "DATABASE_URL" in one_error_line(stdout, stderr)
+        assert discord_fake.requests == []  # nothing went online
