@@ -124,22 +124,8 @@ async def _stream(
     note: str,
 ) -> Delivery:
     """Feed the stream to `writer`, then bring the answer to its final form."""
-    end: StreamEnd | None = None
     try:
-        async with (
-            working_until(target, writer.first_visible),
-            contextlib.aclosing(
-                completions.stream(context.messages, reasoning_effort=context.reasoning_effort)
-            ) as events,
-        ):
-            async for event in events:
-                if isinstance(event, TextDelta):
-                    writer.feed(event.text)
-                    if writer.failure is not None:
-                        break  # Discord refused the answer for good: reading on only spends tokens
-                else:
-                    end = event
-                    writer.end()  # the final text need wait for nothing more
+        end = await _read(completions, context, target, writer)
     except CompletionError as exc:
         if not writer.text.strip():
             await writer.abandon()
@@ -153,6 +139,35 @@ async def _stream(
         await charge.settle(estimated_usage(context, writer.text))
         raise failure
     assert end is not None  # the client ends every successful stream with a StreamEnd
+    return await _finish(end, context, charge, commit, writer, note)
+
+
+async def _read(
+    completions: CompletionsClient, context: Context, target: ReplyTarget, writer: StreamWriter
+) -> StreamEnd | None:
+    """Feed the model's stream to `writer` until it ends (or Discord refused the answer for good)."""
+    end: StreamEnd | None = None
+    async with (
+        working_until(target, writer.first_visible),
+        contextlib.aclosing(
+            completions.stream(context.messages, reasoning_effort=context.reasoning_effort)
+        ) as events,
+    ):
+        async for event in events:
+            if isinstance(event, TextDelta):
+                writer.feed(event.text)
+                if writer.failure is not None:
+                    break  # Discord refused the answer for good: reading on only spends tokens
+            else:
+                end = event
+                writer.end()  # the final text need wait for nothing more
+    return end
+
+
+async def _finish(
+    end: StreamEnd, context: Context, charge: Charge, commit: Commit, writer: StreamWriter, note: str
+) -> Delivery:
+    """Bring a complete stream's answer to its final form, stored first, and record what it cost."""
     usage = end.usage or estimated_usage(context, writer.text)
     if not writer.text.strip():
         await charge.settle(usage)
