@@ -81,12 +81,16 @@ def parse_ranks(data: bytes) -> dict[bytes, int]:
 
 def build_encoding() -> tiktoken.Encoding:
     """Return a new o200k_base encoding built from the shipped vocabulary (about 0.4 s)."""
-    return tiktoken.Encoding(
+    encoding = tiktoken.Encoding(
         name=ENCODING_NAME,
         pat_str=O200K_PATTERN,
         mergeable_ranks=parse_ranks(read_vocabulary()),
         special_tokens=O200K_SPECIAL_TOKENS,
     )
+    # tiktoken (pinned 0.14.0) keeps a Python copy of the 200,000 ranks, about 28 MB, only to pickle
+    # the encoding, which the bot never does; counting uses the copy its Rust core made.
+    encoding._mergeable_ranks = {}
+    return encoding
 
 
 def load_encoding() -> tiktoken.Encoding:
