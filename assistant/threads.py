@@ -59,3 +59,8 @@ async def open_thread_on(message: discord.Message, prompt: str, registry: Thread
     except discord.HTTPException as exc:
         log.info("Could not add the asker to thread %s: %s", thread.id, exc)
     return thread
+
+
+def opened_by_bot(channel: object, bot_id: int) -> bool:
+    """Return whether `channel` is a thread the bot opened: only conversation threads are."""
+    return isinstance(channel, discord.Thread) and channel.owner_id == bot_id

@@ -20,7 +20,7 @@ from assistant.questions import (
     question_text,
 )
 from assistant.reporting import report_failure, report_failure_in
-from assistant.threads import THREAD_AUTO_ARCHIVE_MINUTES, missing_permissions, thread_name
+from assistant.threads import THREAD_AUTO_ARCHIVE_MINUTES, missing_permissions, opened_by_bot, thread_name
 
 if TYPE_CHECKING:
     from bot import AssistantBot
@@ -126,7 +126,7 @@ class Chat(commands.Cog):
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         """Answer any person's message in a conversation thread, mention or not."""
-        if message.author.bot or self.bot.threads.get(message.channel.id) is None:
+        if message.author.bot or not await self.is_conversation_thread(message.channel):
             return
         if not is_conversation_message(message):
             return
@@ -141,6 +141,19 @@ class Chat(commands.Cog):
             await self.bot.answerer.answer(asked, MessageReply(message))
         except Exception as exc:
             await report_failure(message, exc)
+
+    async def is_conversation_thread(self, channel: object) -> bool:
+        """Return whether `channel` is a bot conversation thread, this process's or another's.
+
+        A thread the bot opened but this process has not on record was opened by another process
+        (a deploy's overlapping session, another shard owner before a re-shard): read it once.
+        """
+        if self.bot.threads.get(getattr(channel, "id", 0)) is not None:
+            return True
+        if not opened_by_bot(channel, self.bot.user_id):
+            return False
+        assert isinstance(channel, discord.Thread)
+        return await self.bot.threads.find(channel.id) is not None
 
     async def answer_empty(self, message: discord.Message) -> None:
         """Handle a message with no text: a bare mention gets a hint; blanked content, a warning."""

@@ -28,7 +28,7 @@ from assistant.questions import (
     question_text,
 )
 from assistant.reporting import report_failure, report_failure_in
-from assistant.threads import missing_permissions, open_thread_on
+from assistant.threads import missing_permissions, open_thread_on, opened_by_bot
 
 if TYPE_CHECKING:
     from bot import AssistantBot
@@ -71,8 +71,10 @@ class Mentions(commands.Cog):
             return False
         if not is_conversation_message(message):
             return False
-        # A bot thread: the Chat cog answers every message there, mentions included.
-        return self.bot.threads.get(message.channel.id) is None
+        # A bot thread: the Chat cog answers every message there, mentions included (and finds a
+        # thread the bot opened in another process, which this one has no record of yet).
+        channel = message.channel
+        return self.bot.threads.get(channel.id) is None and not opened_by_bot(channel, self.bot.user_id)
 
     async def answer_direct_message(self, message: discord.Message) -> None:
         """Answer a DM when `ALLOW_DMS` is on; else tell the member where the bot answers."""

@@ -33,6 +33,10 @@ class ThreadStore(Protocol):
         """Return the conversation thread with this id, if it is one."""
         ...
 
+    async def find(self, thread_id: int) -> ConversationThread | None:
+        """Read one thread from the database (another process may have recorded it) and mirror it."""
+        ...
+
     async def add(
         self, thread_id: int, *, guild_id: int, parent_id: int, starter_id: int
     ) -> ConversationThread:

@@ -37,6 +37,18 @@ class PostgresThreadStore:
         """Return the conversation thread with this id, if it is one."""
         return self._known.get(thread_id)
 
+    async def find(self, thread_id: int) -> ConversationThread | None:
+        """Read one thread from the database (another process may have recorded it) and mirror it."""
+        rows = await self._database.fetch(
+            "SELECT thread_id, guild_id, parent_id, starter_id, created_at FROM conversation_threads"
+            " WHERE thread_id = $1",
+            thread_id,
+        )
+        if not rows:
+            return None
+        self._known[thread_id] = thread = ConversationThread(*rows[0])
+        return thread
+
     async def add(
         self, thread_id: int, *, guild_id: int, parent_id: int, starter_id: int
     ) -> ConversationThread:

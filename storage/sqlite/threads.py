@@ -32,6 +32,20 @@ class SqliteThreadStore:
         """Return the conversation thread with this id, if it is one."""
         return self._known.get(thread_id)
 
+    async def find(self, thread_id: int) -> ConversationThread | None:
+        """Read one thread from the database (another process may have recorded it) and mirror it."""
+        async with self._database.reading() as db:
+            cursor = await db.execute(
+                "SELECT thread_id, guild_id, parent_id, starter_id, created_at FROM conversation_threads"
+                " WHERE thread_id = ?",
+                (thread_id,),
+            )
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        self._known[thread_id] = thread = _thread(row)
+        return thread
+
     async def add(
         self, thread_id: int, *, guild_id: int, parent_id: int, starter_id: int
     ) -> ConversationThread:

@@ -8,9 +8,17 @@ import logging
 import pytest
 
 from cogs.chat import MISSING_INTENT_WARNING
+from storage.sqlite.backend import open_sqlite
 from tests.conftest import Harness
 from tests.fakes.completions import Reply
-from tests.fakes.discord import CREATE_PUBLIC_THREADS, SEND_MESSAGES_IN_THREADS, FakeChannel, FakeInteraction
+from tests.fakes.discord import (
+    CREATE_PUBLIC_THREADS,
+    PUBLIC_THREAD,
+    SEND_MESSAGES_IN_THREADS,
+    FakeChannel,
+    FakeInteraction,
+)
+from tests.fakes.discord_payloads import channel_payload
 
 
 async def open_chat(harness: Harness, prompt: str, **where: object) -> tuple[FakeInteraction, FakeChannel]:
@@ -217,3 +225,43 @@ async def test_ask_inside_a_conversation_thread_joins_its_conversation(harness: 
     assert [m["content"] for m in harness.model.requests[2].messages[-3:]] == [
         "bob: a follow-up", "first", "alice: which word?",
     ]  # fmt: skip
+
+
+async def test_a_thread_another_process_opened_is_answered_here_too(harness: Harness) -> None:
+    """A deploy's overlapping session (or the shard's owner before a re-shard) opened it and recorded
+    it in the shared database after this process loaded its threads."""
+    world = harness.discord.world
+    thread = world.add_channel(
+        FakeChannel(
+            world.next_id(), harness.guild.id, "opened elsewhere", PUBLIC_THREAD,
+            parent_id=harness.channel.id, owner_id=harness.discord.bot_user.id,
+        )
+    )  # fmt: skip
+    await harness.discord.gateway.dispatch_guild_event(
+        "THREAD_CREATE", {**channel_payload(world, thread), "newly_created": True}
+    )
+    other_process = await open_sqlite(harness.settings.database_path)
+    try:
+        await other_process.threads.add(
+            thread.id, guild_id=harness.guild.id, parent_id=harness.channel.id, starter_id=harness.alice.id
+        )
+    finally:
+        await other_process.close()
+    harness.model.enqueue(Reply(text="Answered by this process."))
+    said = await harness.discord.user_says(thread, harness.alice, "no mention needed here")
+    [answer] = await harness.replies_to(said, channel=thread)
+    assert answer["content"] == "Answered by this process."
+    assert len(harness.model.requests) == 1
+    # A thread of someone else's is still not a conversation.
+    their_thread = world.add_channel(
+        FakeChannel(
+            world.next_id(), harness.guild.id, "members only", PUBLIC_THREAD,
+            parent_id=harness.channel.id, owner_id=harness.alice.id,
+        )
+    )  # fmt: skip
+    await harness.discord.gateway.dispatch_guild_event(
+        "THREAD_CREATE", {**channel_payload(world, their_thread), "newly_created": True}
+    )
+    await harness.discord.user_says(their_thread, harness.alice, "just chatting")
+    await harness.settled()
+    assert len(harness.model.requests) == 1

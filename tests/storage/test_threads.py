@@ -37,6 +37,21 @@ async def test_a_thread_opened_by_one_process_is_known_to_another_after_loading(
         await second.close()
 
 
+async def test_one_thread_another_process_recorded_is_found_and_mirrored(target: DatabaseTarget) -> None:
+    first, second = await open_storage(target), await open_storage(target)
+    try:
+        await second.threads.load()
+        await first.threads.add(10, guild_id=1, parent_id=2, starter_id=3)
+        assert second.threads.get(10) is None  # loaded before the other process recorded it
+        found = await second.threads.find(10)
+        assert found is not None and (found.guild_id, found.parent_id, found.starter_id) == (1, 2, 3)
+        assert second.threads.get(10) == found
+        assert await second.threads.find(11) is None
+    finally:
+        await first.close()
+        await second.close()
+
+
 async def test_removing_a_thread_forgets_it_and_its_history(storage: Storage) -> None:
     store, history = storage.threads, storage.history
     await store.add(10, guild_id=1, parent_id=2, starter_id=3)
