@@ -4,6 +4,7 @@ A member can run the app's commands where the bot itself is absent: in a server 
 it or in a group DM, through their own user install. There the bot sees nothing but the
 interaction: it reads no channel and keeps no history, the member's personal budget pays, and
 Discord allows only five followup messages per interaction when only a user install authorized it.
+Commands for a server's admins (:func:`admin_group`) are offered in servers that installed the bot only.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import discord
+from discord import app_commands
 
 # Discord's limit on followups to an interaction that only a user install authorized.
 USER_INSTALL_FOLLOWUP_LIMIT = 5
@@ -46,3 +48,19 @@ def thread_parent(interaction: discord.Interaction) -> int | None:
     """Return the parent channel of the thread an interaction was made in (None outside threads)."""
     channel = interaction.channel
     return channel.parent_id if isinstance(channel, discord.Thread) else None
+
+
+def admin_group(name: str, description: str) -> app_commands.Group:
+    """Return a slash-command group for a server's admins: Manage Server by default, servers only.
+
+    The default permission only hides the group; every subcommand checks Manage Server again,
+    because a server can change who sees it.
+    """
+    return app_commands.Group(
+        name=name,
+        description=description,
+        guild_only=True,
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
+        default_permissions=discord.Permissions(manage_guild=True),
+    )

@@ -13,6 +13,7 @@ from discord.ext import commands
 from assistant.delivery.replies import NO_MENTIONS
 from assistant.policy import PERSONA_MAX_CHARS, Place
 from assistant.policy.describe import describe_settings
+from assistant.reach import admin_group
 
 if TYPE_CHECKING:
     from bot import AssistantBot
@@ -44,14 +45,7 @@ NEEDS_INTENT = (
 class Config(commands.Cog):
     """The /config command group."""
 
-    config = app_commands.Group(
-        name="config",
-        description="Choose how the assistant behaves in this server.",
-        guild_only=True,
-        allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
-        allowed_contexts=app_commands.AppCommandContext(guild=True),
-        default_permissions=discord.Permissions(manage_guild=True),
-    )
+    config = admin_group("config", "Choose how the assistant behaves in this server.")
 
     def __init__(self, bot: AssistantBot) -> None:
         self.bot = bot

@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from assistant.budgets.quotas import Budgets, PersonalReport, UsageReport, discord_relative_time
 from assistant.delivery.replies import NO_MENTIONS
-from assistant.reach import reach_of
+from assistant.reach import admin_group, reach_of
 from assistant.settings import MAX_DAILY_TOKENS
 from storage.usage import Tally
 
@@ -30,14 +30,7 @@ SET_REFUSED = (
 class Quota(commands.Cog):
     """The /usage and /quota set commands."""
 
-    quota = app_commands.Group(
-        name="quota",
-        description="Manage this server's daily token budgets.",
-        guild_only=True,
-        allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
-        allowed_contexts=app_commands.AppCommandContext(guild=True),
-        default_permissions=discord.Permissions(manage_guild=True),
-    )
+    quota = admin_group("quota", "Manage this server's daily token budgets.")
 
     def __init__(self, bot: AssistantBot) -> None:
         self.bot = bot
