@@ -165,9 +165,15 @@ def retry_policy() -> RetryPolicy:
 
 
 @pytest.fixture
-def settings_overrides() -> dict[str, Any]:
+def stream() -> bool:
+    """Post answers whole unless a test parametrizes this (`STREAM_MODES` in tests/faults)."""
+    return False
+
+
+@pytest.fixture
+def settings_overrides(stream: bool) -> dict[str, Any]:
     """Settings the harness's bot starts with, over `test_settings` (a folder's conftest may override)."""
-    return {}
+    return {"stream": stream}
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ their language, and a cut-off answer must close its block before saying it was c
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 
@@ -33,18 +32,6 @@ ANSWER = (
 def discord_rate_limits() -> bool:
     """Discord's rate limits bear on answers of several messages: the fake enforces them."""
     return True
-
-
-@pytest.fixture
-def stream() -> bool:
-    """Post answers whole unless a test parametrizes this."""
-    return False
-
-
-@pytest.fixture
-def settings_overrides(stream: bool) -> dict[str, Any]:
-    """Start the harness's bot streaming or not."""
-    return {"stream": stream}
 
 
 def code_seen(messages: list[str]) -> dict[str, list[str]]:

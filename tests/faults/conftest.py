@@ -31,18 +31,6 @@ def retry_policy() -> RetryPolicy:
     return FAST_RETRY
 
 
-@pytest.fixture
-def stream() -> bool:
-    """Post answers whole unless a test parametrizes this."""
-    return False
-
-
-@pytest.fixture
-def settings_overrides(stream: bool) -> dict[str, Any]:
-    """Start the harness's bot streaming or not."""
-    return {"stream": stream}
-
-
 class _FastSleepAsyncio:
     """The asyncio module as discord.http sees it, with its retry sleeps capped."""
 
