@@ -166,7 +166,7 @@ class Answerer:
             # Stored as soon as the answer is known, before its final posting: whatever reaches
             # Discord is in the history even if the process dies right after.
             if question.record:
-                exchange = exchange_for(question, labelled, text, first_message_id)
+                exchange = exchange_for(question, context.question_tokens, text, first_message_id)
                 stored.extend(await self._resets.store(exchange, asked_in, store_with_images))
 
         async def store_with_images(exchange: Exchange) -> list[int]:
@@ -251,15 +251,17 @@ class Answerer:
             await asyncio.wait_for(self.lanes.wait_idle(), timeout=CANCEL_WAIT_SECONDS)
 
 
-def exchange_for(question: Question, labelled: str, text: str, answer_message_id: int | None) -> Exchange:
-    """Return the history rows for a question and its posted answer."""
+def exchange_for(
+    question: Question, question_tokens: int, text: str, answer_message_id: int | None
+) -> Exchange:
+    """Return the history rows for a question (counted when its context was built) and its answer."""
     return Exchange(
         guild_id=question.guild_id,
         channel_id=question.channel_id,
         question=Turn(
             role="user",
             content=question.text,
-            tokens=estimate_message_tokens(labelled) + sum(image.tokens for image in question.images),
+            tokens=question_tokens,
             author_name=question.author_name,
             author_id=question.author_id,
             discord_message_id=question.message_id,

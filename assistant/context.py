@@ -57,6 +57,7 @@ class Context:
     prompt_tokens: int
     history_turns: int
     reasoning_effort: str | None = None  # sent as `reasoning_effort`; None: not sent
+    question_tokens: int = 0  # the question's own, images included: what its stored turn counts
 
 
 class ContextBuilder:
@@ -123,7 +124,7 @@ class ContextBuilder:
         prompt_tokens = (
             self._system_tokens + persona_tokens + history_tokens + question_tokens + REPLY_PRIMING_TOKENS
         )
-        return Context(messages, prompt_tokens, len(turns), instructions.reasoning_effort)
+        return Context(messages, prompt_tokens, len(turns), instructions.reasoning_effort, question_tokens)
 
     def _system(self, persona: str | None) -> tuple[str, int]:
         """Return the system message with a server's persona after SYSTEM_PROMPT, and the persona's tokens."""
