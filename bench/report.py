@@ -240,7 +240,7 @@ def render(results: dict[str, Any]) -> str:
             *([load_section(results["load"])] if "load" in results else []),
             f"**Tokens** over a {results['tokens']['turns']}-turn conversation (CONTEXT_TOKENS 16,000)\n\n"
             + tokens_table(results["tokens"]),
-            "**Token counting** per answer (the question twice, the answer once); tokenizer loaded once in "
+            "**Token counting** per answer (the question and the answer, once each); tokenizer loaded in "
             f"{results['token_cost']['load_seconds']:g} s\n\n" + token_cost_table(results["token_cost"]),
             *([attachments_table(results["attachments"])] if "attachments" in results else []),
             "**History at scale** (CONTEXT_TOKENS 16,000; warm page cache)\n\n"

@@ -1,7 +1,7 @@
 """Token counting: what the o200k tokenizer costs per answer, next to the characters-based estimate.
 
-Per answer the bot counts the question twice (building the context, then storing the exchange)
-and the answer once (storing it; also the usage estimate when the service reports none), all on
+Per answer the bot counts the question once (building the context; the stored turn reuses that
+count) and the answer once (storing it; also the usage estimate when the service reports none), all on
 the event loop. Each kind of answer is about 3,000 characters with a 200-character question;
 the old estimate (a quarter token per ASCII character, one per other) is timed the same way, and
 its count set beside the real one. Loading the tokenizer, once per process, is timed as well.
@@ -54,7 +54,7 @@ def per_answer(count: Callable[[str], int], question: str, answer: str, samples:
     durations = []
     for n in range(WARM_UP_ANSWERS + samples):
         started = time.perf_counter()
-        count(question), count(answer), count(question)
+        count(question), count(answer)
         if n >= WARM_UP_ANSWERS:
             durations.append(time.perf_counter() - started)
     return durations
